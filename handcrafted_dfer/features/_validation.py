@@ -1,0 +1,116 @@
+"""Input checks shared by the feature extractors (the scikit-image pattern: validate, convert once)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+__all__ = ["check_volume", "check_grid", "block_edges", "as_volume"]
+
+
+def as_volume(clip) -> np.ndarray:
+    """The ``[T, H, W]`` array of an :class:`~handcrafted_dfer.clip.AlignedClip` or an array."""
+    frames = getattr(clip, "frames", clip)
+    return np.asarray(frames)
+
+
+def check_volume(volume, *, min_frames: int = 1, name: str = "volume") -> np.ndarray:
+    """Validate a ``[T, H, W]`` grey volume.
+
+    Parameters
+    ----------
+    volume : array_like
+        Integer or floating-point volume.
+    min_frames : int
+        Smallest allowed T (e.g. ``2 * R_t + 1`` for LBP-TOP).
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    ndarray
+        ``uint8`` input unchanged; other integer types and floats as ``float64``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, empty axis, too few frames, NaN or infinite values.
+    """
+    volume = np.asarray(volume)
+    if volume.ndim != 3:
+        raise ValueError(f"{name} must be a 3D array [T, H, W]; got {volume.ndim}D of shape {volume.shape}")
+    if min(volume.shape) == 0:
+        raise ValueError(f"{name} must not have an empty axis; got shape {volume.shape}")
+    if volume.shape[0] < min_frames:
+        raise ValueError(
+            f"{name} has {volume.shape[0]} frames; at least {min_frames} are needed for this "
+            f"temporal radius (T >= 2*R_t + 1)"
+        )
+    if volume.dtype == np.uint8:
+        return volume
+    if volume.dtype == bool or not (np.issubdtype(volume.dtype, np.integer)
+                                    or np.issubdtype(volume.dtype, np.floating)):
+        raise ValueError(f"{name} must hold integers or floats; got dtype {volume.dtype}")
+    volume = volume.astype(np.float64)
+    if not np.all(np.isfinite(volume)):
+        raise ValueError(f"{name} contains NaN or infinite values; only finite values are allowed")
+    if np.issubdtype(np.asarray(volume).dtype, np.floating) and volume.dtype != np.uint8:
+        if volume.size and (volume.min() < 0 or volume.max() > 255):
+            warnings.warn(
+                f"{name} is floating point outside [0, 255]; histograms compare values as given",
+                stacklevel=3,
+            )
+    return volume
+
+
+def check_grid(grid, shape, *, names=("t", "y", "x")) -> tuple:
+    """Validate a block grid ``(n_t, n_y, n_x)`` against the extent it splits.
+
+    Parameters
+    ----------
+    grid : tuple of int
+        Number of blocks along each axis.
+    shape : tuple of int
+        Extent (in samples) available along each axis.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        A grid entry is not a positive integer, or is larger than the extent along its axis.
+    """
+    grid = tuple(int(g) for g in grid)
+    if len(grid) != len(shape) or any(g < 1 for g in grid):
+        raise ValueError(f"grid must be {len(shape)} positive integers (t, y, x); got {grid}")
+    for g, n, axis in zip(grid, shape, names):
+        if g > n:
+            raise ValueError(
+                f"grid has {g} blocks along {axis} but only {n} samples are available there; "
+                f"use at most {n}"
+            )
+    return grid
+
+
+def block_edges(length: int, n_blocks: int, overlap: float = 0.0) -> np.ndarray:
+    """Start and stop indices of ``n_blocks`` blocks covering ``range(length)``.
+
+    Blocks have equal size (up to rounding); with ``overlap`` in [0, 1) each block is widened by
+    that fraction of its size on both sides, clipped to the range.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_blocks, 2)
+    """
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap must be in [0, 1); got {overlap}")
+    bounds = np.linspace(0, length, n_blocks + 1)
+    size = length / n_blocks
+    starts = np.floor(bounds[:-1] - overlap * size / 2).clip(0, length)
+    stops = np.ceil(bounds[1:] + overlap * size / 2).clip(0, length)
+    starts = np.round(bounds[:-1]).astype(np.int64) if overlap == 0 else starts.astype(np.int64)
+    stops = np.round(bounds[1:]).astype(np.int64) if overlap == 0 else stops.astype(np.int64)
+    return np.stack([starts, stops], axis=1)

@@ -1,0 +1,58 @@
+"""Common scikit-learn transformer behaviour of the clip feature extractors."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ._validation import as_volume
+
+__all__ = ["ClipFeatureExtractor"]
+
+
+class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
+    """Base of LBPTOP, HOG3D and OpticalFlowFeatures.
+
+    ``fit`` learns nothing; ``transform`` maps a sequence of clips (each an
+    :class:`~handcrafted_dfer.clip.AlignedClip` or a ``[T, H, W]`` array) to a 2D float array, one
+    row per clip. Subclasses implement ``_describe(volume) -> ndarray`` (any shape, flattened in C
+    order) and ``_feature_names(volume_shape) -> list[str]`` in the same order.
+    """
+
+    def fit(self, X, y=None):
+        """Record the shape of the first clip (so feature names are known) and return self."""
+        X = list(X)
+        if not X:
+            raise ValueError("fit needs at least one clip")
+        self.volume_shape_ = tuple(as_volume(X[0]).shape)
+        self.n_features_out_ = len(self._feature_names(self.volume_shape_))
+        return self
+
+    def transform(self, X):
+        """Describe each clip.
+
+        Parameters
+        ----------
+        X : sequence of AlignedClip or ndarray of shape (T, H, W)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_clips, n_features)
+        """
+        rows = [np.asarray(self._describe(as_volume(x)), dtype=np.float64).ravel() for x in X]
+        if not rows:
+            raise ValueError("transform needs at least one clip")
+        return np.vstack(rows)
+
+    def get_feature_names_out(self, input_features=None):
+        """Readable feature names such as ``lbptop/xy/r2c3/t0/b17`` (see GUIDE §3)."""
+        shape = getattr(self, "volume_shape_", None)
+        if shape is None:
+            raise ValueError(f"{type(self).__name__} must be fitted before its feature names are known")
+        return np.asarray(self._feature_names(shape), dtype=object)
+
+    def _describe(self, volume):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _feature_names(self, volume_shape):  # pragma: no cover - abstract
+        raise NotImplementedError
