@@ -55,12 +55,11 @@ def check_volume(volume, *, min_frames: int = 1, name: str = "volume") -> np.nda
     volume = volume.astype(np.float64)
     if not np.all(np.isfinite(volume)):
         raise ValueError(f"{name} contains NaN or infinite values; only finite values are allowed")
-    if np.issubdtype(np.asarray(volume).dtype, np.floating) and volume.dtype != np.uint8:
-        if volume.size and (volume.min() < 0 or volume.max() > 255):
-            warnings.warn(
-                f"{name} is floating point outside [0, 255]; histograms compare values as given",
-                stacklevel=3,
-            )
+    if volume.min() < 0 or volume.max() > 255:
+        warnings.warn(
+            f"{name} has values outside [0, 255]; histograms compare values as given",
+            stacklevel=3,
+        )
     return volume
 
 
@@ -108,9 +107,10 @@ def block_edges(length: int, n_blocks: int, overlap: float = 0.0) -> np.ndarray:
     if not 0.0 <= overlap < 1.0:
         raise ValueError(f"overlap must be in [0, 1); got {overlap}")
     bounds = np.linspace(0, length, n_blocks + 1)
-    size = length / n_blocks
-    starts = np.floor(bounds[:-1] - overlap * size / 2).clip(0, length)
-    stops = np.ceil(bounds[1:] + overlap * size / 2).clip(0, length)
-    starts = np.round(bounds[:-1]).astype(np.int64) if overlap == 0 else starts.astype(np.int64)
-    stops = np.round(bounds[1:]).astype(np.int64) if overlap == 0 else stops.astype(np.int64)
+    if overlap == 0:
+        edges = np.round(bounds).astype(np.int64)
+        return np.stack([edges[:-1], edges[1:]], axis=1)
+    half = overlap * (length / n_blocks) / 2
+    starts = np.floor(bounds[:-1] - half).clip(0, length).astype(np.int64)
+    stops = np.ceil(bounds[1:] + half).clip(0, length).astype(np.int64)
     return np.stack([starts, stops], axis=1)
