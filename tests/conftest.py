@@ -1,0 +1,47 @@
+"""Shared fixtures: the real face videos in ../shared/data/videos and a small video writer."""
+
+from __future__ import annotations
+
+import pathlib
+
+import cv2
+import numpy as np
+import pytest
+
+SHARED_VIDEOS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+
+
+@pytest.fixture(scope="session")
+def shared_videos() -> pathlib.Path:
+    """Folder of real face footage (see its SOURCES.md); skips the test when it is absent."""
+    if not (SHARED_VIDEOS / "SOURCES.md").is_file():
+        pytest.skip(f"real face videos not found at {SHARED_VIDEOS} (present in CI, not in a fresh clone)")
+    return SHARED_VIDEOS
+
+
+def write_video(path, frames, fps: float = 25.0) -> pathlib.Path:
+    """Write grey or BGR uint8 frames to ``path`` with OpenCV (mp4v for .mp4/.mov, MJPG for .avi).
+
+    Parameters
+    ----------
+    path : str or Path
+    frames : sequence of ndarray, each (H, W) or (H, W, 3) uint8
+    fps : float
+    """
+    path = pathlib.Path(path)
+    frames = [np.asarray(f) for f in frames]
+    h, w = frames[0].shape[:2]
+    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV could not open a video writer for {path}")
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) if f.ndim == 2 else f)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def video_writer():
+    """The :func:`write_video` helper, as a fixture."""
+    return write_video
