@@ -1,0 +1,58 @@
+"""``dfer preprocess``: one video to an aligned face clip (``.npz``), optionally a contact sheet."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..config import PreprocessConfig
+
+__all__ = ["add_parser", "run"]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
+    return value
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``preprocess`` on the ``dfer`` subparsers."""
+    defaults = PreprocessConfig()
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="track and align the face in one video and save the aligned clip (.npz)",
+        description="Read a video file or frame folder, follow the face, align every frame to a "
+        "canonical face (grey, SIZE x SIZE), resample to FRAMES frames and save an AlignedClip "
+        "as .npz.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="video file (mp4/avi/mov/mkv) or frame folder")
+    parser.add_argument("--out", required=True, metavar="CLIP.npz", help="where to write the clip")
+    parser.add_argument("--size", type=_positive_int, default=defaults.size,
+                        help=f"side of the square face crop in pixels (default {defaults.size})")
+    parser.add_argument("--frames", type=_positive_int, default=defaults.frames,
+                        help=f"frames after temporal normalisation (default {defaults.frames})")
+    parser.add_argument("--clahe", action="store_true", help="equalise each crop with CLAHE")
+    parser.add_argument("--preview", metavar="SHEET.png",
+                        help="also write a contact sheet of the aligned frames with landmarks")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Preprocess ``args.input`` as the options say; return the exit status."""
+    from ..face.preprocess import preprocess_video
+    from ..face.preview import save_contact_sheet
+
+    config = dataclasses.replace(PreprocessConfig(), size=args.size, frames=args.frames,
+                                 clahe=args.clahe)
+    clip = preprocess_video(args.input, config, progress=not args.quiet)
+    clip.save(args.out)
+    if args.preview:
+        save_contact_sheet(clip, args.preview)
+    if not args.quiet:
+        print(f"{args.out}: {clip.n_frames} frames of {clip.size}x{clip.size}, "
+              f"{int(clip.valid.sum())} with a face")
+    return 0

@@ -1,0 +1,112 @@
+"""Evaluation protocols: which clips train and which test, fold by fold.
+
+Every protocol returns a list of ``(train_indices, test_indices)`` into ``dataset.clips`` (sorted
+int64 arrays), and no subject is ever on both sides of a fold:
+
+- ``loso``: leave one subject out (one fold per subject).
+- ``kfold``: subject-independent k folds (default 10): subjects sorted by id (digit runs by value)
+  and dealt to the folds round-robin, the customary CK+ protocol, used for every dataset with
+  subjects.
+- ``official``: the dataset's own folds (DFEW and MAFW 5 folds, FERV39k and a manifest's split
+  column one train/test split).
+- ``holdout``: one stratified, subject-grouped split (scikit-learn ``StratifiedGroupKFold``),
+  with about ``test_size`` of the clips in the test side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+
+from ..errors import DferError
+from ._layout import natural_key
+from .base import Dataset
+
+__all__ = ["PROTOCOLS", "get_folds"]
+
+#: Protocol names :func:`get_folds` accepts, and the options each takes.
+PROTOCOLS = {"loso": (), "kfold": ("n_splits",), "official": (), "holdout": ("test_size", "seed")}
+
+
+def get_folds(dataset: Dataset, protocol: str, **options) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train and test indices of each fold of ``protocol`` on ``dataset``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    protocol : {"loso", "kfold", "official", "holdout"}
+    **options
+        ``kfold``: ``n_splits`` (int, default 10). ``holdout``: ``test_size`` (float in (0, 0.5],
+        default 0.2) and ``seed`` (int, default 0). ``loso`` and ``official`` take none.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        Sorted int64 indices into ``dataset.clips``.
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol or option, or an option out of range.
+    DferError
+        The protocol does not apply: no subject ids (e.g. DFEW), no official split, or fewer
+        subjects than folds.
+    """
+    makers = {"loso": _loso, "kfold": _kfold, "official": _official, "holdout": _holdout}
+    if protocol not in makers:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    unknown = sorted(set(options) - set(PROTOCOLS[protocol]))
+    if unknown:
+        allowed = ", ".join(PROTOCOLS[protocol]) or "none"
+        raise ValueError(f"protocol {protocol!r} takes no option {', '.join(unknown)} "
+                         f"(its options: {allowed})")
+    folds = makers[protocol](dataset, **options)
+    return [(np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
+            for tr, te in folds]
+
+
+def _subjects(dataset: Dataset, protocol: str, minimum: int) -> np.ndarray:
+    """The subject ids, after checking that every clip has one and there are ``minimum``."""
+    subjects = dataset.subjects
+    if len(subjects) == 0 or any(s is None for s in subjects):
+        official = " (use protocol 'official')" if dataset.official_folds else ""
+        raise DferError(dataset.root, f"dataset {dataset.name!r} has no subject id for "
+                        f"{'some' if any(s is not None for s in subjects) else 'its'} clips, so "
+                        f"the subject-independent protocol {protocol!r} does not apply{official}")
+    n = len(set(subjects))
+    if n < minimum:
+        raise DferError(dataset.root, f"protocol {protocol!r} needs at least {minimum} subjects; "
+                        f"dataset {dataset.name!r} has {n}")
+    return subjects.astype(str)
+
+
+def _loso(dataset: Dataset):
+    subjects = _subjects(dataset, "loso", 2)
+    return list(LeaveOneGroupOut().split(np.zeros(len(subjects)), groups=subjects))
+
+
+def _kfold(dataset: Dataset, *, n_splits: int = 10):
+    if isinstance(n_splits, bool) or int(n_splits) != n_splits or n_splits < 2:
+        raise ValueError(f"n_splits must be a whole number >= 2, got {n_splits!r}")
+    subjects = _subjects(dataset, "kfold", int(n_splits))
+    order = sorted(set(subjects), key=natural_key)
+    fold_of = {s: k % int(n_splits) for k, s in enumerate(order)}
+    assigned = np.array([fold_of[s] for s in subjects])
+    return [(np.flatnonzero(assigned != k), np.flatnonzero(assigned == k))
+            for k in range(int(n_splits))]
+
+
+def _official(dataset: Dataset):
+    if not dataset.official_folds:
+        raise DferError(dataset.root, f"dataset {dataset.name!r} has no official split; use "
+                        f"'loso', 'kfold' or 'holdout' (they need subject ids)")
+    return dataset.official_folds
+
+
+def _holdout(dataset: Dataset, *, test_size: float = 0.2, seed: int = 0):
+    if not 0 < test_size <= 0.5:
+        raise ValueError(f"test_size must be in (0, 0.5], got {test_size!r}")
+    n_splits = max(2, round(1 / test_size))
+    subjects = _subjects(dataset, "holdout", n_splits)
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [next(splitter.split(np.zeros(len(subjects)), dataset.y, groups=subjects))]

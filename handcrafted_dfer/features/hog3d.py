@@ -1,0 +1,170 @@
+"""3D histograms of oriented gradients (HOG3D) after Kläser, Marszałek & Schmid (2008)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ._kernels.hog3d import hog3d_cell_histograms
+from ._kernels.orientation import cell_feature_names, cell_indices, check_normalize, normalize_blocks
+from ._validation import check_grid, check_volume
+from .base import ClipFeatureExtractor
+
+__all__ = ["POLYHEDRA", "polyhedron_normals", "hog3d_histograms", "HOG3D"]
+
+#: Polyhedra whose face normals serve as 3D orientation bins, and their number of faces.
+POLYHEDRA = {"icosahedron": 20, "dodecahedron": 12}
+
+_GOLDEN = (1.0 + np.sqrt(5.0)) / 2.0
+
+
+def polyhedron_normals(polyhedron: str = "icosahedron", *, half: bool = False) -> np.ndarray:
+    """Unit face normals of a regular polyhedron, in (t, y, x) order: the 3D-HOG bins.
+
+    The normals are the usual golden-ratio coordinates written in Kläser's ``(x, y, t)`` order,
+    with ``phi = (1 + sqrt(5)) / 2``: for the icosahedron ``(±1, ±1, ±1)`` and the cyclic
+    permutations of ``(0, ±1/phi, ±phi)``; for the dodecahedron the cyclic permutations of
+    ``(0, ±1, ±phi)``. They are scaled to unit length and their columns reversed to (t, y, x).
+
+    Bin order: the normals whose first non-zero (t, y, x) component is positive, sorted
+    lexicographically on (t, y, x) in decreasing order, are bins ``0 .. n/2 - 1``; bin
+    ``k + n/2`` is the opposite of bin ``k``. With ``half=True`` only the first ``n/2`` are
+    returned, so a folded histogram equals ``h[:n/2] + h[n/2:]`` of the full one.
+
+    Parameters
+    ----------
+    polyhedron : {"icosahedron", "dodecahedron"}
+    half : bool
+
+    Returns
+    -------
+    ndarray of float64, shape (n_bins, 3)
+    """
+    if polyhedron not in POLYHEDRA:
+        raise ValueError(f"polyhedron must be one of {', '.join(POLYHEDRA)}; got {polyhedron!r}")
+    if polyhedron == "icosahedron":
+        base = [(1.0, 1.0, 1.0), (0.0, 1.0 / _GOLDEN, _GOLDEN)]
+    else:
+        base = [(0.0, 1.0, _GOLDEN)]
+    points = set()
+    for a, b, c in base:
+        for sa in (1.0, -1.0):
+            for sb in (1.0, -1.0):
+                for sc in (1.0, -1.0):
+                    p = (sa * a, sb * b, sc * c)
+                    points.update({p, (p[1], p[2], p[0]), (p[2], p[0], p[1])})
+    xyt = np.array(sorted(points), dtype=np.float64)
+    tyx = xyt[:, ::-1] / np.linalg.norm(xyt, axis=1, keepdims=True)
+    key = np.round(tyx, 12)
+    first_nonzero = key[np.arange(len(key)), np.argmax(key != 0, axis=1)]
+    upper = tyx[first_nonzero > 0]
+    upper_key = key[first_nonzero > 0]
+    upper = upper[np.lexsort(upper_key.T[::-1])[::-1]]
+    return upper if half else np.concatenate([upper, -upper])
+
+
+def _neighbour_threshold(normals: np.ndarray) -> float:
+    """Projection of one face normal onto a neighbouring one (the largest off-diagonal dot)."""
+    dots = normals @ normals.T
+    np.fill_diagonal(dots, -np.inf)
+    return float(dots.max())
+
+
+def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = False,
+                     grid=(2, 4, 4), sigma: float = 0.0, normalize: str | None = "l2") -> np.ndarray:
+    """3D-HOG cell histograms of a grey volume.
+
+    Gradients are the differences of :func:`numpy.gradient` along (t, y, x) (central inside the
+    volume, one-sided on its faces), optionally after Gaussian smoothing. Each gradient ``g`` of
+    magnitude ``m = |g| > 0`` is quantised as in Kläser et al. (2008): the projections
+    ``q = P g / m`` onto the unit face normals ``P`` (:func:`polyhedron_normals`; their absolute
+    values when ``half``) are lowered by the threshold ``t``, the projection of a face normal onto
+    a neighbouring one (``sqrt(5)/3 ~ 0.7454`` for the icosahedron, ``1/sqrt(5) ~ 0.4472`` for the
+    dodecahedron), negatives are set to zero, and ``q`` is rescaled to Euclidean norm ``m``. So a
+    gradient votes only into the bins whose normals lie within the angle between neighbouring
+    normals, most into the closest, and the votes of one voxel have norm ``|g|``. The votes are
+    summed over the voxels of each cell of a regular ``grid`` of non-overlapping cells, and each
+    cell is one normalisation block.
+
+    Parameters
+    ----------
+    volume : array_like, shape (T, H, W)
+        Grey volume, uint8 or any integer or float type (taken on the 0-255 scale); every axis
+        at least 2 long; finite.
+    polyhedron : {"icosahedron", "dodecahedron"}
+        20 or 12 orientation bins.
+    half : bool
+        Fold opposite directions into one bin (10 or 6 bins): ``g`` and ``-g`` vote the same.
+    grid : tuple of int
+        Cells along (t, y, x); each at most the volume's extent on that axis.
+    sigma : float
+        Standard deviation (voxels, all three axes) of a Gaussian smoothing applied first
+        (``scipy.ndimage.gaussian_filter``, mode ``"nearest"``); 0 for none.
+    normalize : {"l2", "l2-hys", "l1", None}
+        Per-cell normalisation (see ``normalize_blocks``); a cell without any gradient (a
+        constant region) stays all zeros.
+
+    Returns
+    -------
+    ndarray of float64, shape (grid_t, grid_y, grid_x, n_bins)
+
+    Raises
+    ------
+    ValueError
+        Not 3D, an axis shorter than 2, NaN or infinite values, a grid finer than the volume,
+        an unknown polyhedron or normalisation, or a negative sigma.
+
+    References
+    ----------
+    .. [1] A. Kläser, M. Marszałek and C. Schmid, "A spatio-temporal descriptor based on
+       3D-gradients", British Machine Vision Conference (BMVC), 2008.
+    .. [2] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection",
+       CVPR 2005 (L2-Hys block normalisation).
+    """
+    volume = check_volume(volume, min_frames=2)
+    if volume.shape[1] < 2 or volume.shape[2] < 2:
+        raise ValueError(
+            f"volume frames are {volume.shape[1]}x{volume.shape[2]} pixels; 3D-HOG gradients need "
+            f"at least 2x2"
+        )
+    grid = check_grid(grid, volume.shape)
+    check_normalize(normalize)
+    normals = polyhedron_normals(polyhedron, half=half)
+    sigma = float(sigma)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a finite number >= 0; got {sigma}")
+    if sigma > 0:
+        volume = gaussian_filter(volume.astype(np.float64), sigma, mode="nearest")
+    cell_t, cell_y, cell_x = cell_indices(volume.shape, grid)
+    hist = hog3d_cell_histograms(np.ascontiguousarray(volume), normals,
+                                 _neighbour_threshold(normals), bool(half),
+                                 cell_t, cell_y, cell_x, *grid,
+                                 numba.get_num_threads())
+    return normalize_blocks(hist, normalize)
+
+
+class HOG3D(ClipFeatureExtractor):
+    """3D-HOG features of clips, one row per clip (scikit-learn transformer).
+
+    Parameters are those of :func:`hog3d_histograms`. Feature names are
+    ``hog3d/r<row>c<col>/t<segment>/o<bin>`` (bin zero-padded, e.g. ``hog3d/r1c0/t1/o05``); the
+    direction of bin ``k`` is row ``k`` of :func:`polyhedron_normals`.
+    """
+
+    def __init__(self, polyhedron="icosahedron", half=False, grid=(2, 4, 4), sigma=0.0,
+                 normalize="l2"):
+        self.polyhedron = polyhedron
+        self.half = half
+        self.grid = grid
+        self.sigma = sigma
+        self.normalize = normalize
+
+    def _describe(self, volume):
+        return hog3d_histograms(volume, polyhedron=self.polyhedron, half=self.half,
+                                grid=self.grid, sigma=self.sigma, normalize=self.normalize)
+
+    def _feature_names(self, volume_shape):
+        grid = check_grid(self.grid, volume_shape)
+        n_bins = len(polyhedron_normals(self.polyhedron, half=self.half))
+        return cell_feature_names("hog3d", grid, n_bins)

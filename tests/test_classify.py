@@ -1,0 +1,124 @@
+"""Classifier pipelines: histogram normalisation, the four classifiers, the inner search."""
+
+import numpy as np
+import pytest
+from sklearn.kernel_approximation import AdditiveChi2Sampler
+
+from handcrafted_dfer.classify import (CLASSIFIERS, HistogramNormalizer, SubjectSearchClassifier,
+                                       histogram_segments, make_classifier)
+
+
+def histogram_data(n_per_class=12, n_classes=3, n_subjects=6, seed=0):
+    """Concatenated histograms (two blocks of 8 bins) whose bin profile depends on the class."""
+    rng = np.random.default_rng(seed)
+    X, y, groups = [], [], []
+    for c in range(n_classes):
+        alpha = np.ones(16)
+        alpha[c * 4:(c + 1) * 4] = 8.0  # class c puts mass in its own bins
+        for k in range(n_per_class):
+            counts = np.concatenate([rng.multinomial(200, rng.dirichlet(alpha[:8])),
+                                     rng.multinomial(200, rng.dirichlet(alpha[8:]))])
+            X.append(counts)
+            y.append(c)
+            groups.append(f"S{k % n_subjects}")
+    return np.array(X, dtype=float), np.array(y), np.array(groups, dtype=object)
+
+
+class TestHistogramSegments:
+    def test_runs_of_shared_prefix(self):
+        names = ["lbptop/xy/r0c0/t0/b0", "lbptop/xy/r0c0/t0/b1", "lbptop/xt/r0c0/t0/b0",
+                 "hog3d/r0c0/t0/o00", "hog3d/r0c0/t0/o01", "hog3d/r0c0/t0/o02"]
+        assert histogram_segments(names) == [2, 1, 3]
+
+
+class TestHistogramNormalizer:
+    X = np.array([[1.0, 3.0, 2.0, 2.0, 0.0],
+                  [0.0, 0.0, 5.0, 0.0, 5.0]])
+
+    def test_l1_per_segment(self):
+        out = HistogramNormalizer("l1", segments=[2, 3]).fit_transform(self.X)
+        expected = np.array([[0.25, 0.75, 0.5, 0.5, 0.0],
+                             [0.0, 0.0, 0.5, 0.0, 0.5]])  # the empty first block stays zero
+        np.testing.assert_allclose(out, expected)
+
+    def test_l1_whole_row(self):
+        out = HistogramNormalizer("l1").fit_transform(self.X)
+        np.testing.assert_allclose(out, self.X / self.X.sum(axis=1, keepdims=True))
+
+    def test_hellinger_is_sqrt_of_l1(self):
+        out = HistogramNormalizer("hellinger", segments=[2, 3]).fit_transform(self.X)
+        np.testing.assert_allclose(out[0, :2], np.sqrt([0.25, 0.75]))
+        np.testing.assert_allclose((out ** 2)[:, 2:].sum(axis=1), [1.0, 1.0])
+
+    def test_chi2_map(self):
+        out = HistogramNormalizer("chi2").fit_transform(self.X)
+        l1 = self.X / self.X.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(out, AdditiveChi2Sampler(sample_steps=2).fit_transform(l1))
+        assert out.shape == (2, 15)
+
+    def test_negative_rejected(self):
+        with pytest.raises(ValueError, match="non-negative"):
+            HistogramNormalizer("l1").fit(-self.X)
+
+    def test_segments_must_cover(self):
+        with pytest.raises(ValueError, match="segments sum to 4"):
+            HistogramNormalizer("l1", segments=[2, 2]).fit(self.X)
+
+    def test_unknown_method(self):
+        with pytest.raises(ValueError, match="unknown histogram normalisation"):
+            HistogramNormalizer("l2").fit(self.X)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_classifier_learns_separable_histograms(name):
+    X, y, groups = histogram_data()
+    train = np.array([g not in ("S0", "S1") for g in groups])
+    clf = make_classifier(name, segments=[8, 8], n_trees=50)
+    clf.fit(X[train], y[train], groups=groups[train])
+    assert clf.search_cv_.startswith("StratifiedGroupKFold(3) over 4 training subjects")
+    assert np.mean(clf.predict(X[~train]) == y[~train]) >= 0.9
+    proba = clf.predict_proba(X[~train])
+    assert proba.shape == (int((~train).sum()), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+class TestSearchFallback:
+    def test_no_subjects_falls_back_and_says_so(self):
+        X, y, _ = histogram_data()
+        clf = make_classifier("linear-svm").fit(X, y)
+        assert "StratifiedKFold(3) (subjects unknown)" in clf.search_cv_
+
+    def test_one_subject(self):
+        X, y, _ = histogram_data()
+        clf = make_classifier("linear-svm").fit(X, y, groups=np.array(["S1"] * len(y), dtype=object))
+        assert "only 1 training subject" in clf.search_cv_
+
+    def test_grouping_off(self):
+        X, y, groups = histogram_data()
+        clf = make_classifier("linear-svm", groups_aware_search=False).fit(X, y, groups=groups)
+        assert "switched off" in clf.search_cv_
+
+    def test_no_search_uses_middle_value(self):
+        X, y, groups = histogram_data()
+        clf = make_classifier("svm", search=False).fit(X, y, groups=groups)
+        assert clf.best_params_ == {"clf__C": 10.0}
+
+
+def test_pca_step():
+    X, y, groups = histogram_data()
+    clf = make_classifier("svm", pca=5).fit(X, y, groups=groups)
+    pipeline = clf.best_estimator_.estimator if hasattr(clf.best_estimator_, "estimator") \
+        else clf.best_estimator_
+    assert pipeline.named_steps["pca"].n_components == 5
+
+
+def test_unknown_classifier():
+    with pytest.raises(ValueError, match="unknown classifier 'knn'"):
+        make_classifier("knn")
+
+
+def test_search_wrapper_is_a_sklearn_estimator():
+    clf = make_classifier("rf")
+    assert isinstance(clf, SubjectSearchClassifier)
+    assert set(clf.get_params()) >= {"estimator", "param_grid", "n_splits", "groups_aware"}

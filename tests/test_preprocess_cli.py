@@ -1,0 +1,72 @@
+"""``dfer preprocess`` end to end, and the contact sheet."""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+import pytest
+
+from handcrafted_dfer.clip import AlignedClip
+from handcrafted_dfer.commands import preprocess as command
+from handcrafted_dfer.errors import VideoReadError
+from handcrafted_dfer.face.preview import contact_sheet
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="dfer")
+    command.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["preprocess", *argv])
+
+
+def test_preprocess_writes_clip_and_preview(shared_videos, tmp_path):
+    out, sheet = tmp_path / "clip.npz", tmp_path / "sheet.png"
+    args = _parse([str(shared_videos / "single_face.mp4"), "--out", str(out), "--size", "64",
+                   "--frames", "8", "--clahe", "--preview", str(sheet), "--quiet"])
+    assert args.func(args) == 0
+    clip = AlignedClip.load(out)
+    assert clip.frames.shape == (8, 64, 64) and clip.valid.all()
+    assert clip.source.endswith("single_face.mp4") and clip.fps == pytest.approx(30, abs=0.1)
+    image = cv2.imread(str(sheet))
+    assert image.shape == (64 * 2, 8 * 64 * 2, 3)
+    green = (image[..., 1] > 150) & (image[..., 0] < 60) & (image[..., 2] < 60)
+    assert green.sum() > 8 * 40  # landmarks drawn on every tile
+
+
+def test_missing_input_is_a_video_read_error(tmp_path):
+    args = _parse([str(tmp_path / "absent.mp4"), "--out", str(tmp_path / "c.npz"), "--quiet"])
+    with pytest.raises(VideoReadError, match="absent.mp4"):
+        args.func(args)
+
+
+def test_cli_main_prints_the_error_and_exits_2(tmp_path, capsys):
+    try:
+        from handcrafted_dfer import cli
+        cli.build_parser()
+    except ModuleNotFoundError as exc:
+        pytest.skip(f"not every dfer subcommand exists yet: {exc}")
+    status = cli.main(["preprocess", str(tmp_path / "absent.mp4"), "--out", str(tmp_path / "c.npz")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "absent.mp4" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "x"])
+def test_size_must_be_a_positive_integer(tmp_path, bad):
+    with pytest.raises(SystemExit):
+        _parse(["in.mp4", "--out", "c.npz", "--size", bad])
+
+
+def test_contact_sheet_marks_invalid_frames():
+    frames = np.full((3, 16, 16), 128, np.uint8)
+    landmarks = np.full((3, 68, 2), 8, np.float32)
+    clip = AlignedClip(frames, landmarks, np.array([True, False, True]), 25.0, "x")
+    sheet = contact_sheet(clip, columns=3, scale=2)
+    assert sheet.shape == (32, 96, 3)
+    red = (sheet[..., 2] > 200) & (sheet[..., 1] < 50) & (sheet[..., 0] < 50)
+    tiles = [red[:, 32 * k:32 * (k + 1)] for k in range(3)]
+    assert tiles[1][:, 0].all() and tiles[1][0, :].all()  # red border on the invalid frame
+    assert not tiles[0].any() and not tiles[2].any()
+    green = (sheet[..., 1] > 150) & (sheet[..., 2] < 50)
+    assert green[:, :32].any() and not green[:, 32:64].any()
