@@ -23,7 +23,9 @@ class AlignedClip:
     landmarks : ndarray of float32, shape (T, 68, 2)
         The 68 landmarks as (x, y) in the crop's pixel coordinates.
     valid : ndarray of bool, shape (T,)
-        False where no face was found and the frame is an interpolation or a copy.
+        True where the face was detected, tracked, or interpolated across a short gap (at most
+        ``PreprocessConfig.max_gap`` frames); False where the frame is a copy of the nearest
+        valid one because no face was found for longer than that.
     fps : float
         Frame rate of the source (before temporal normalisation).
     source : str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 __all__ = ["add_parser", "run"]
@@ -34,15 +35,19 @@ def run(args) -> int:
     from ..datasets.synthetic import EMOTIONS, generate_synthetic
 
     start = time.perf_counter()
-    root = generate_synthetic(
-        args.out,
-        subjects=args.subjects,
-        clips_per_class=args.clips_per_class,
-        seed=args.seed,
-        frames=tuple(args.frames),
-        size=args.size,
-        progress=not args.quiet,
-    )
+    try:
+        root = generate_synthetic(
+            args.out,
+            subjects=args.subjects,
+            clips_per_class=args.clips_per_class,
+            seed=args.seed,
+            frames=tuple(args.frames),
+            size=args.size,
+            progress=not args.quiet,
+        )
+    except ValueError as exc:  # an out-of-range option: say which, no traceback
+        print(f"dfer synth: error: {exc}", file=sys.stderr)
+        return 2
     n = args.subjects * args.clips_per_class * len(EMOTIONS)
     print(f"wrote {n} synthetic clips ({args.subjects} subjects x {len(EMOTIONS)} classes x "
           f"{args.clips_per_class}) in CK+ layout to {root.resolve()} "

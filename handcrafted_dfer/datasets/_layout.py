@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -22,10 +21,15 @@ from .base import Clip, Dataset
 _SHOWN = 12
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def natural_key(text: str) -> tuple:
     """Sort key that orders digit runs by value (``S2`` before ``S10``)."""
+    if text.isdigit():  # the common case of numbered clips, without the regex
+        return ((0, int(text), ""),)
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", text) if part)
+                 for part in _DIGIT_RUNS.split(text) if part)
 
 
 class Lister:
@@ -227,8 +231,7 @@ def read_lines(path: pathlib.Path) -> list[tuple[int, str]]:
     return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
-@dataclass(frozen=True)
-class SplitEntry:
+class SplitEntry(NamedTuple):
     """One line of a split file: a clip id, its class name, and where the line is."""
 
     clip_id: str
@@ -279,7 +282,8 @@ def dataset_from_splits(*, name: str, root: pathlib.Path,
                     entry.file, f"line {entry.line}: clip {entry.clip_id!r} is labelled "
                     f"{entry.label!r} here but {known.label!r} at line {known.line} of {known.file}")
     ids = sorted(first, key=natural_key)
-    labels = tuple(c for c in class_order if any(first[i].label == c for i in ids))
+    present = {entry.label for entry in first.values()}
+    labels = tuple(c for c in class_order if c in present)
     position = {c: k for k, c in enumerate(labels)}
     clips = [Clip(id=i, path=locate(first[i]), label=first[i].label,
                   label_index=position[first[i].label], subject=None, dataset=name,

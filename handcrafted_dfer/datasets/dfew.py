@@ -119,5 +119,7 @@ def _read_split(ls: Lister, folder: pathlib.Path, k: int) -> list[SplitEntry]:
 
 def _clip_id(video_name: str) -> str:
     """``1``, ``00001`` or ``00001.mp4`` -> ``00001``."""
+    if video_name.isdigit():
+        return video_name.zfill(5)
     stem = os.path.splitext(video_name)[0] if is_video(video_name) else video_name
     return stem.zfill(5) if stem.isdigit() else stem

@@ -132,7 +132,7 @@ def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_unif
     for k, p in enumerate(P):
         tables[k, : 2**p] = _lbp.mapping_table(p, mapping)
     counts = _lbp.lbptop_counts(
-        np.ascontiguousarray(volume), np.asarray(margin, dtype=np.int64),
+        np.ascontiguousarray(volume, dtype=np.float64), np.asarray(margin, dtype=np.int64),
         np.asarray(P, dtype=np.int64), *_lbp.plane_tables(P, radius, volume.shape), tables,
         *edges, max(bins),
         numba.get_num_threads(),

@@ -151,7 +151,7 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
 @njit(cache=True, inline="always")
 def _bits_direct(code, sample, centre, shift):
     for i in range(code.shape[0]):
-        code[i] |= np.int32(np.float64(sample[i]) - np.float64(centre[i]) >= 0.0) << shift
+        code[i] |= np.int32(sample[i] - centre[i] >= 0.0) << shift
 
 
 @njit(cache=True, inline="always")
@@ -159,27 +159,22 @@ def _bits_rows(code, top, bottom, dr, centre, shift):
     # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0
     wr = 1.0 - dr
     for i in range(code.shape[0]):
-        code[i] |= np.int32(wr * top[i] + dr * bottom[i] - np.float64(centre[i]) >= 0.0) << shift
+        code[i] |= np.int32(wr * top[i] + dr * bottom[i] - centre[i] >= 0.0) << shift
 
 
 @njit(cache=True, inline="always")
-def _columns_x(out, volume, f, x0, c_lo, c_hi, dc):
-    # scikit-image's (1 - dc) * I[r, c0] + dc * I[r, c1] along x, for every row of frame f
-    for y in range(out.shape[0]):
-        for i in range(out.shape[1]):
-            out[y, i] = ((1.0 - dc[x0 + i]) * np.float64(volume[f, y, x0 + i + c_lo])
-                         + dc[x0 + i] * np.float64(volume[f, y, x0 + i + c_hi]))
+def _columns(out, a, b, dc):
+    # scikit-image's (1 - dc) * I[r, c0] + dc * I[r, c1], one weight per element
+    for i in range(out.shape[0]):
+        out[i] = (1.0 - dc[i]) * a[i] + dc[i] * b[i]
 
 
 @njit(cache=True, inline="always")
-def _columns_y(out, volume, f, y0, x0, c_lo, c_hi, dc):
-    # the same along y (columns of the YT plane), for the centre rows y0 ... of frame f
-    for yv in range(out.shape[0]):
-        y = y0 + yv
-        wc = 1.0 - dc[y]
-        for i in range(out.shape[1]):
-            out[yv, i] = (wc * np.float64(volume[f, y + c_lo, x0 + i])
-                          + dc[y] * np.float64(volume[f, y + c_hi, x0 + i]))
+def _columns_scalar(out, a, b, dc):
+    # the same with one weight for the whole row
+    wc = 1.0 - dc
+    for i in range(out.shape[0]):
+        out[i] = wc * a[i] + dc * b[i]
 
 
 @njit(cache=True, parallel=True)
@@ -189,7 +184,7 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
 
     Parameters
     ----------
-    volume : ndarray, shape (T, H, W), uint8 or float64, C-contiguous
+    volume : ndarray of float64, shape (T, H, W), C-contiguous
     margin : ndarray of int64, shape (3,)
         Border (t, y, x) without valid centres: ``ceil`` of the radius along each axis.
     P : ndarray of int64, shape (3,)
@@ -226,11 +221,17 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
         t_stop = mt + (chunk + 1) * n_t // n_chunks
         for t in range(t_start, t_stop):
             for f in range(t - mt if t == t_start else t + mt, t + mt + 1):
+                # column interpolation along x (XY, XT planes) and along y (YT plane)
                 for j in range(xp_lo.shape[0]):
-                    _columns_x(cols_x[j, f % ring], volume, f, mx, xp_lo[j], xp_hi[j], xp_frac[j])
+                    c0, c1 = mx + xp_lo[j], mx + xp_hi[j]
+                    for y in range(H):
+                        _columns(cols_x[j, f % ring, y], volume[f, y, c0:c0 + n_x],
+                                 volume[f, y, c1:c1 + n_x], xp_frac[j, mx:W - mx])
                 for j in range(yp_lo.shape[0]):
-                    _columns_y(cols_y[j, f % ring], volume, f, my, mx, yp_lo[j], yp_hi[j],
-                               yp_frac[j])
+                    for yv in range(n_y):
+                        y = my + yv
+                        _columns_scalar(cols_y[j, f % ring, yv], volume[f, y + yp_lo[j], mx:W - mx],
+                                        volume[f, y + yp_hi[j], mx:W - mx], yp_frac[j, y])
             tv = t - mt
             for y in range(my, H - my):
                 yv = y - my

@@ -140,7 +140,7 @@ def orientation_cell_histograms(fx, fy, cell_t, cell_y, cell_x, n_t, n_y, n_x, n
                         continue
                     if mag == 0.0:
                         continue
-                    b = int(math.floor(math.atan2(-v, u) / width + 0.5))
+                    b = int(math.floor(math.atan2(v, u) / width + 0.5))
                     if b < 0:
                         b += n_bins
                     elif b >= n_bins:
