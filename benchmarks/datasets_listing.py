@@ -56,7 +56,8 @@ def _seconds(func, root) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=40_000, help="clips in the tree (default 40000)")
+    parser.add_argument("--clips", type=int, default=40_000,
+                        help="clips in the tree (default 40000)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each (default 5)")
     args = parser.parse_args(argv)
     if not 1 <= args.clips <= 99_999:
@@ -66,7 +67,8 @@ def main(argv=None) -> None:
         root = pathlib.Path(tmp)
         start = time.perf_counter()
         build_tree(root, args.clips)
-        print(f"built a fake DFEW tree of {args.clips} clips in {time.perf_counter() - start:.1f} s")
+        built = time.perf_counter() - start
+        print(f"built a fake DFEW tree of {args.clips} clips in {built:.1f} s")
         if len(load_dfew(root)) != args.clips or reference(root) != args.clips:
             raise SystemExit("listing did not find every clip")
         loader, bare = [], []

@@ -276,7 +276,7 @@ def _grid(step: str, name: str, n_trees: int) -> tuple:
 def make_classifier(name: str, *, normalisation: str | None = None, segments=None,
                     scale: bool | None = None, pca: float | int | None = None,
                     search: bool = True, groups_aware_search: bool = True, n_splits: int = 3,
-                    n_trees: int = 200, n_jobs=None,
+                    n_trees: int = 100, n_jobs=None,
                     random_state: int = 0) -> SubjectSearchClassifier:
     """A classifier pipeline for clip descriptors with its inner search.
 

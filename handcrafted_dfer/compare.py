@@ -151,10 +151,10 @@ def _is_evaluated(entry: dict) -> bool:
 def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
                    protocol_options: dict | None = None,
                    config: PreprocessConfig = PreprocessConfig(), cache_dir, n_jobs: int = 1,
-                   progress: bool = True, fractions=LEARNING_FRACTIONS, importance_repeats: int = 5,
-                   top: int = 10, seed: int = 0, deep_params: dict | None = None,
-                   feature_params: dict | None = None,
-                   classifier_options: dict | None = None) -> dict:
+                   backend: str | None = None, progress: bool = True,
+                   fractions=LEARNING_FRACTIONS, importance_repeats: int = 5, top: int = 10,
+                   seed: int = 0, deep_params: dict | None = None,
+                   feature_params: dict | None = None, classifier_options: dict | None = None) -> dict:
     """Run every method on the same folds and measure accuracy, compute, data needs, blocks.
 
     Parameters
@@ -170,6 +170,8 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
         Feature store shared by every stage.
     n_jobs : int
         Clips processed in parallel.
+    backend : str, optional
+        joblib backend of the clip-parallel stages (see the runner).
     progress : bool
         Progress bars.
     fractions : sequence of float in (0, 1]
@@ -202,14 +204,15 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
 
     def run(data, chosen, *, protocol, protocol_options, return_models=False):
         return run_evaluation(data, chosen, protocol=protocol, protocol_options=protocol_options,
-                              config=config, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
-                              seed=seed, return_models=return_models, deep_params=deep_params,
+                              config=config, cache_dir=cache_dir, n_jobs=n_jobs, backend=backend,
+                              progress=progress, seed=seed, return_models=return_models, deep_params=deep_params,
                               feature_params=feature_params, classifier_options=classifier_options)
 
     report = run(dataset, methods, protocol=protocol, protocol_options=protocol_options,
                  return_models=True)
     fitted = report.pop("_folds")
-    clips, _ = prepare_clips(dataset, config, cache_dir=cache_dir, n_jobs=n_jobs, progress=False)
+    clips, _ = prepare_clips(dataset, config, cache_dir=cache_dir, n_jobs=n_jobs, backend=backend,
+                             progress=False)
     landmarks = mean_landmarks(clips)
     size = next(c.size for c in clips if c is not None)
     y = dataset.y
@@ -306,7 +309,7 @@ def _table1(report: dict) -> list[str]:
             if top:
                 return f"named blocks; most important: {top[0]['name']}"
             return "per-clip saliency only (no named blocks)"
-        return _GENERALISATION_NOTE
+        return "not measured (one dataset; see below)"
 
     header = "| dimension | " + " | ".join(f"{c['method']} ({c['family']})" for c in columns) + " |"
     lines = [header, "|---" * (len(columns) + 1) + "|"]
@@ -317,29 +320,10 @@ def _table1(report: dict) -> list[str]:
     return lines
 
 
-def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
-    """A readable markdown comparison (Table-1 style) of a :func:`run_comparison` report.
-
-    Parameters
-    ----------
-    report : dict
-    figures : dict, optional
-        File names of the figures to link: ``learning_curve``, ``confusion``, and
-        ``blocks:<method>`` / ``heatmap:<method>``.
-    """
-    figures = figures or {}
+def summary_tables(report: dict) -> str:
+    """The markdown tables a person reads first: Table-1 summary, accuracy, compute."""
     results = report["results"]
-    evaluated = [r for r in results if _is_evaluated(r)]
-    lines = [f"# Handcrafted vs deep: {report['dataset']}, protocol {report['protocol']}", ""]
-    if report.get("synthetic"):
-        lines += [f"> **Synthetic data.** {report.get('note', '')}", ""]
-    options = report.get("protocol_options") or {}
-    lines += [
-        f"Every method ran on the same {report['n_clips']} aligned clips of {report['n_subjects']} "
-        f"subjects and the same {report.get('n_folds', '?')} subject-independent folds (protocol "
-        f"`{report['protocol']}`{', ' + str(options) if options else ''}). Scores are mean ± std "
-        f"over folds, in %.",
-        "",
+    lines = [
         "## Summary (the review's Table 1, measured)", "",
         *_table1(report), "",
         "## Accuracy", "",
@@ -354,9 +338,36 @@ def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
     lines += ["", "## Compute", "",
               "| method | fit s/fold | inference ms/clip | peak memory MB | model size KB | "
               "features or parameters |", "|---|---|---|---|---|---|"]
-    for r in evaluated:
-        lines.append(f"| {r['method']} | {r['fit_seconds']:.2f} | {r['predict_ms_per_clip']:.2f} | "
-                     f"{r['peak_memory_mb']:.1f} | {r['model_bytes'] / 1024:.0f} | {_size(r)} |")
+    for r in results:
+        if _is_evaluated(r):
+            lines.append(f"| {r['method']} | {r['fit_seconds']:.2f} | {r['predict_ms_per_clip']:.2f} "
+                         f"| {r['peak_memory_mb']:.1f} | {r['model_bytes'] / 1024:.0f} | {_size(r)} |")
+    return "\n".join(lines)
+
+
+def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
+    """A readable markdown comparison (Table-1 style) of a :func:`run_comparison` report.
+
+    Parameters
+    ----------
+    report : dict
+    figures : dict, optional
+        File names of the figures to link: ``learning_curve``, ``confusion``, and
+        ``blocks:<method>`` / ``heatmap:<method>``.
+    """
+    figures = figures or {}
+    lines = [f"# Handcrafted vs deep: {report['dataset']}, protocol {report['protocol']}", ""]
+    if report.get("synthetic"):
+        lines += [f"> **Synthetic data.** {report.get('note', '')}", ""]
+    options = report.get("protocol_options") or {}
+    lines += [
+        f"Every method ran on the same {report['n_clips']} aligned clips of {report['n_subjects']} "
+        f"subjects and the same {report.get('n_folds', '?')} subject-independent folds (protocol "
+        f"`{report['protocol']}`{', ' + str(options) if options else ''}). Scores are mean ± std "
+        f"over folds, in %.",
+        "",
+        *summary_tables(report).split("\n"),
+    ]
     if report.get("memory_note"):
         lines += ["", f"Memory: {report['memory_note']}"]
     lines += ["", "## Data needs: learning curve", ""]

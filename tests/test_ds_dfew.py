@@ -25,7 +25,8 @@ def fold_of(i: int) -> int:
     return 1 + (i - 1) % 5
 
 
-def build_dfew(root: pathlib.Path, *, sources=("frames", "frames16"), split_spelling="single-labeled",
+def build_dfew(root: pathlib.Path, *, sources=("frames", "frames16"),
+               split_spelling="single-labeled",
                clip_parent="Clip", header=True, video_writer=None) -> pathlib.Path:
     clip_root = root / clip_parent if clip_parent else root
     numbers = [*LABEL, *UNLABELLED]

@@ -117,7 +117,8 @@ class TestManifest:
         assert list(train) == [0, 1] and list(test) == [2, 3]
 
     def test_minimal_columns(self, tree):
-        csv = write_manifest(tree / "m.csv", ["path,label", "media/s2_a,calm", "media/s1_a.mp4,angry"])
+        csv = write_manifest(tree / "m.csv",
+                             ["path,label", "media/s2_a,calm", "media/s1_a.mp4,angry"])
         ds = load_manifest(csv, name="mine")
         assert ds.name == "mine" and ds.labels == ("angry", "calm")
         assert ds.official_folds is None and all(c.subject is None for c in ds.clips)

@@ -128,7 +128,8 @@ class TestReference:
             d_dy[:, 1:-1] = (comp[:, 2:] - comp[:, :-2]) / 2
             d_dy[:, 0], d_dy[:, -1] = comp[:, 1] - comp[:, 0], comp[:, -1] - comp[:, -2]
             d_dx[:, :, 1:-1] = (comp[:, :, 2:] - comp[:, :, :-2]) / 2
-            d_dx[:, :, 0], d_dx[:, :, -1] = comp[:, :, 1] - comp[:, :, 0], comp[:, :, -1] - comp[:, :, -2]
+            d_dx[:, :, 0] = comp[:, :, 1] - comp[:, :, 0]
+            d_dx[:, :, -1] = comp[:, :, -1] - comp[:, :, -2]
             np.testing.assert_allclose(
                 got[name], reference_orientation_histograms(d_dx, d_dy, grid, 8, False, 0.0),
                 rtol=1e-10, atol=1e-10)
@@ -169,7 +170,8 @@ class TestProperties:
         grid = tuple(data.draw(st.integers(1, n)) for n in (t - 1, h, w))
         v = np.random.default_rng(seed).integers(0, 256, size=(t, h, w)).astype(dtype)
         out = flow_histograms(v, method=method, grid=grid, normalize="l1")
-        assert out["hof"].shape == grid + (9,) and out["mbhx"].shape == out["mbhy"].shape == grid + (8,)
+        assert out["hof"].shape == grid + (9,)
+        assert out["mbhx"].shape == out["mbhy"].shape == grid + (8,)
         for hist in out.values():
             assert np.all(np.isfinite(hist)) and np.all(hist >= 0)
         # every pixel votes in HOF (its magnitude, or 1 in the no-motion bin): never empty

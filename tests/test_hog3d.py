@@ -236,6 +236,6 @@ class TestTransformer:
         assert est.get_params()["grid"] == (2, 4, 4)
 
     def test_names_follow_the_bin_count(self):
-        est = HOG3D(polyhedron="dodecahedron", half=True, grid=(1, 2, 2)).fit([np.zeros((4, 8, 8))])
-        assert list(est.get_feature_names_out()[:7]) == [f"hog3d/r0c0/t0/o{b}" for b in range(6)] + [
-            "hog3d/r0c1/t0/o0"]
+        est = HOG3D(polyhedron="dodecahedron", half=True, grid=(1, 2, 2))
+        names = est.fit([np.zeros((4, 8, 8))]).get_feature_names_out()
+        assert list(names[:7]) == [f"hog3d/r0c0/t0/o{b}" for b in range(6)] + ["hog3d/r0c1/t0/o0"]

@@ -99,7 +99,8 @@ def test_protocols_on_ckplus(tmp_path):
 
     ds = load_ckplus(build_ckplus(tmp_path), include_neutral=True)
     subjects = sorted({c.subject for c in ds.clips})
-    for protocol, options in [("loso", {}), ("kfold", {"n_splits": 2}), ("holdout", {"test_size": 0.5})]:
+    cases = [("loso", {}), ("kfold", {"n_splits": 2}), ("holdout", {"test_size": 0.5})]
+    for protocol, options in cases:
         assert_subject_independent(ds, get_folds(ds, protocol, **options))
     folds = get_folds(ds, "kfold", n_splits=2)
     assert {ds.clips[i].subject for i in folds[1][1]} == set(subjects[1::2])

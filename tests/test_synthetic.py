@@ -20,13 +20,15 @@ from handcrafted_dfer.face.models import load_detector, load_shape_predictor
 
 TINY = dict(subjects=2, clips_per_class=1, frames=(6, 8), size=200, seed=3)
 # CK+ codes as documented in GUIDE §5 (independent of the generator's own table)
-CK_CODES = {"neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happy": 5, "sadness": 6, "surprise": 7}
+CK_CODES = {"neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happy": 5, "sadness": 6,
+            "surprise": 7}
 CK_FLOAT = re.compile(r"^\s*[0-9]\.[0-9]{7}e[+-][0-9]{2}\s*$")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return synthetic.generate_synthetic(tmp_path_factory.mktemp("syn") / "set", progress=False, **TINY)
+    root = tmp_path_factory.mktemp("syn") / "set"
+    return synthetic.generate_synthetic(root, progress=False, **TINY)
 
 
 def _files(root):
@@ -70,11 +72,13 @@ class TestLayout:
                 text = labels[0].read_text()
                 assert CK_FLOAT.match(text), repr(text)
                 codes.append(float(text))
-                rows = (marks / subject / seq / f"{subject}_{seq}_{n:08d}_landmarks.txt").read_text()
+                marks_file = marks / subject / seq / f"{subject}_{seq}_{n:08d}_landmarks.txt"
+                rows = marks_file.read_text()
                 assert np.loadtxt(rows.splitlines()).shape == (68, 2)
             assert sorted(codes) == sorted(float(c) for c in CK_CODES.values())
         assert "SYNTHETIC" in (tiny / "README.txt").read_text()
-        assert "not evidence of accuracy on real faces" in " ".join((tiny / "README.txt").read_text().split())
+        readme = " ".join((tiny / "README.txt").read_text().split())
+        assert "not evidence of accuracy on real faces" in readme
 
     def test_loader_reuses_complete_set(self, tiny):
         before = {p: (tiny / p).stat().st_mtime_ns for p in _files(tiny)}
@@ -121,7 +125,8 @@ def _plain_spec(emotion, portrait="astronaut", n=6):
     from handcrafted_dfer.datasets._facs import PROTOTYPES
 
     style = synthetic.SubjectStyle(portrait)
-    return synthetic.ClipSpec(style, emotion, n, 200, tuple((au, 1.0) for au in PROTOTYPES[emotion]))
+    gains = tuple((au, 1.0) for au in PROTOTYPES[emotion])
+    return synthetic.ClipSpec(style, emotion, n, 200, gains)
 
 
 class TestExpressions:
@@ -157,6 +162,17 @@ class TestExpressions:
         assert intended[0] > 0.05 and intended[1] > 0.1, intended
         assert np.all(seen > 0.5 * intended), (seen, intended)
 
+    @pytest.mark.parametrize("mirror", [False, True])
+    def test_written_landmarks_agree_with_dlib(self, mirror):
+        style = synthetic.SubjectStyle("astronaut", eye_spread=0.05, mirror=mirror, roll=3.0)
+        spec = synthetic.ClipSpec(style, "happy", 3, 220, ((6, 1.0), (12, 1.0)))
+        frames, marks = synthetic.render_clip(spec)
+        for t in (0, 2):
+            found = _dlib_landmarks(frames[t])
+            iod = np.linalg.norm(found[42:48].mean(0) - found[36:42].mean(0))
+            error = np.linalg.norm(found - marks[t], axis=1) / iod
+            assert np.median(error) < 0.1, (t, np.median(error))
+
     def test_dlib_finds_a_face_in_every_clip_and_under_every_occlusion(self, tiny):
         for seq in sorted((tiny / "cohn-kanade-images").glob("S9*/*")):
             pngs = sorted(seq.iterdir())
@@ -189,7 +205,8 @@ class TestExpressions:
 def test_piecewise_affine_warp_matches_scikit_image():
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur((rng.random((120, 120)) * 255).astype(np.uint8), (0, 0), 2)
-    border = np.array([[x, y] for x in (-20, 60, 140) for y in (-20, 60, 140) if (x, y) != (60, 60)], float)
+    border = np.array([[x, y] for x in (-20, 60, 140) for y in (-20, 60, 140)
+                       if (x, y) != (60, 60)], float)
     grid = np.stack(np.meshgrid(np.linspace(25, 95, 4), np.linspace(25, 95, 4)), -1).reshape(-1, 2)
     src = np.r_[grid, border]
     dst = src.copy()

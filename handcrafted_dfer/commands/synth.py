@@ -18,7 +18,8 @@ def add_parser(subparsers) -> None:
         "action units) and write them in the CK+ layout. The set is synthetic: a smoke test of "
         "the pipeline and a teaching aid, not evidence of accuracy on real faces.",
     )
-    p.add_argument("--out", required=True, help="new or empty folder (or one holding a synthetic set)")
+    p.add_argument("--out", required=True,
+                   help="new or empty folder (or one holding a synthetic set, replaced)")
     p.add_argument("--subjects", type=int, default=8, help="number of subjects S901... (default 8)")
     p.add_argument("--clips-per-class", type=int, default=2,
                    help="clips of each of the 7 classes per subject (default 2)")

@@ -147,7 +147,8 @@ def au_field(gains: dict[int, float]) -> np.ndarray:
     field = np.zeros((68, 2))
     for au, gain in gains.items():
         if au not in ACTION_UNITS:
-            raise ValueError(f"action unit {au} has no displacement table; known: {sorted(ACTION_UNITS)}")
+            raise ValueError(
+                f"action unit {au} has no displacement table; known: {sorted(ACTION_UNITS)}")
         for index, (dx_out, dy) in ACTION_UNITS[au].items():
             for i in {index, int(MIRROR[index])}:
                 side = _side(i)

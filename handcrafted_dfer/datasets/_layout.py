@@ -1,4 +1,4 @@
-"""Private helpers the dataset loaders share: finding folders, listing them once, reading split files.
+"""Private helpers the dataset loaders share: finding folders, listing them, reading split files.
 
 Every listing is one :func:`os.scandir` per folder (no per-file ``stat``), so that a loader lists
 tens of thousands of clips in seconds. Errors say what was expected where and what was found.
@@ -280,7 +280,8 @@ def dataset_from_splits(*, name: str, root: pathlib.Path,
             if known.label != entry.label:
                 raise LabelFileError(
                     entry.file, f"line {entry.line}: clip {entry.clip_id!r} is labelled "
-                    f"{entry.label!r} here but {known.label!r} at line {known.line} of {known.file}")
+                    f"{entry.label!r} here but {known.label!r} at line {known.line} of "
+                    f"{known.file}")
     ids = sorted(first, key=natural_key)
     present = {entry.label for entry in first.values()}
     labels = tuple(c for c in class_order if c in present)
@@ -321,12 +322,3 @@ def in_folder(on_disk: dict[str, str], folder: pathlib.Path) -> Callable[[SplitE
         return on_disk[entry.clip_id]
     return locate
 
-
-def check_unique_ids(clips: Sequence[Clip], where: str | os.PathLike) -> None:
-    """Raise :class:`DatasetLayoutError` naming the first clip id that occurs twice."""
-    seen: dict[str, Clip] = {}
-    for clip in clips:
-        if clip.id in seen:
-            raise DatasetLayoutError(
-                where, f"duplicate clip id {clip.id!r}: {seen[clip.id].path} and {clip.path}")
-        seen[clip.id] = clip

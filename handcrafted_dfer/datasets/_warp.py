@@ -46,7 +46,8 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(points, dtype=np.float64)[triangles]
     a, b, c = p[:, 0], p[:, 1], p[:, 2]
-    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+    ab, ac = b - a, c - a
+    return 0.5 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
 
 
 def affine_maps(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:

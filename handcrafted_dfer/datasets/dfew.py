@@ -11,9 +11,9 @@ Layout (GUIDE §5)::
 The clip folders are also found directly under ROOT (without ``Clip/``), in any letter case, and
 inside a folder of their own name (a zip unpacked into its namesake). The split folders are found by
 the pattern ``train*single*labeled*`` / ``test*single*labeled*`` (``single-labeled`` and
-``single_labeled`` both occur). Split files have columns ``video_name,label`` (header optional); names
-are zero-padded to 5 digits; labels are 1 happy, 2 sad, 3 neutral, 4 angry, 5 surprise, 6 disgust,
-7 fear.
+``single_labeled`` both occur). Split files have columns ``video_name,label`` (header optional);
+names are zero-padded to 5 digits; labels are 1 happy, 2 sad, 3 neutral, 4 angry, 5 surprise,
+6 disgust, 7 fear.
 
 DFEW publishes no subject (person) ids, so only the ``official`` protocol applies to it.
 """
@@ -43,6 +43,7 @@ DFEW_SOURCES = {
 }
 
 _N_FOLDS = 5
+_BY_CODE = {str(code): label for code, label in enumerate(DFEW_CLASSES, 1)}
 
 
 def load_dfew(root: str | os.PathLike, *, source: str | None = None) -> Dataset:
@@ -85,11 +86,13 @@ def load_dfew(root: str | os.PathLike, *, source: str | None = None) -> Dataset:
 def _split_folder(ls: Lister, split_dir: pathlib.Path, side: str) -> pathlib.Path:
     """The ``<side>(single-labeled)`` folder (any spelling matching ``<side>*single*labeled*``)."""
     pattern = f"{side}*single*labeled*"
-    matches = [n for n, d in ls.entries(split_dir).items() if d and fnmatch.fnmatch(n.lower(), pattern)]
+    matches = [n for n, d in ls.entries(split_dir).items()
+               if d and fnmatch.fnmatch(n.lower(), pattern)]
     if len(matches) != 1:
         problem = "none" if not matches else f"{len(matches)} ({', '.join(matches)}); keep one"
         raise DatasetLayoutError(split_dir, f"expected one folder matching {pattern!r} (e.g. "
-                                 f"'{side}(single-labeled)'), found {problem}; {ls.found(split_dir)}")
+                                 f"'{side}(single-labeled)'), found {problem}; "
+                                 f"{ls.found(split_dir)}")
     return split_dir / matches[0]
 
 
@@ -102,18 +105,18 @@ def _read_split(ls: Lister, folder: pathlib.Path, k: int) -> list[SplitEntry]:
     path = folder / matches[0]
     numbered = read_lines(path)
     entries = []
-    for (line, _), row in zip(numbered, csv.reader(text for _, text in numbered)):
-        fields = [f.strip() for f in row]
-        code = fields[1] if len(fields) >= 2 else ""
-        if not code.isdigit():
-            if line == numbered[0][0]:
-                continue  # a header row such as "video_name,label"
-            raise LabelFileError(path, f"line {line}: expected 'video_name,label' with a label "
-                                 f"code 1..7, found {','.join(fields)!r}")
-        if not 1 <= int(code) <= len(DFEW_CLASSES):
+    for (line, text), row in zip(numbered, csv.reader(text for _, text in numbered)):
+        label = _BY_CODE.get(row[1].strip()) if len(row) >= 2 else None
+        if label is not None:
+            entries.append(SplitEntry(_clip_id(row[0].strip()), label, path, line))
+            continue
+        code = row[1].strip() if len(row) >= 2 else ""
+        if code.isdigit():
             raise LabelFileError(path, f"line {line}: unknown label code {code!r}; DFEW codes are "
                                  + ", ".join(f"{i} {c}" for i, c in enumerate(DFEW_CLASSES, 1)))
-        entries.append(SplitEntry(_clip_id(fields[0]), DFEW_CLASSES[int(code) - 1], path, line))
+        if line != numbered[0][0]:  # only the first row may be a header ("video_name,label")
+            raise LabelFileError(path, f"line {line}: expected 'video_name,label' with a label "
+                                 f"code 1..7, found {text!r}")
     return entries
 
 

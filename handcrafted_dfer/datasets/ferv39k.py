@@ -54,7 +54,8 @@ def load_ferv39k(root: str | os.PathLike) -> Dataset:
     """
     root = check_root(root)
     ls = Lister()
-    clip_dir = ls.find_dir(root, _CLIPS, what="the face-crop frame folders (<Scene>/<Emotion>/<clip>)")
+    clip_dir = ls.find_dir(root, _CLIPS,
+                           what="the face-crop frame folders (<Scene>/<Emotion>/<clip>)")
     setups = ls.find_dir(root, _SETUPS, what="the split files train_All.csv and test_All.csv")
     folds = [(_read_split(ls, setups, "train_All.csv"), _read_split(ls, setups, "test_All.csv"))]
 
@@ -68,8 +69,9 @@ def load_ferv39k(root: str | os.PathLike) -> Dataset:
             raise missing_clip(entry, clip_dir.joinpath(*parents), n_found)
         return os.fspath(folder / name)
 
-    return dataset_from_splits(name="ferv39k", root=root, folds=folds, class_order=FERV39K_CLASSES,
-                               locate=locate, extra=lambda clip_id: {"scene": clip_id.split("/")[0]})
+    return dataset_from_splits(name="ferv39k", root=root, folds=folds,
+                               class_order=FERV39K_CLASSES, locate=locate,
+                               extra=lambda clip_id: {"scene": clip_id.split("/")[0]})
 
 
 def _read_split(ls: Lister, folder: pathlib.Path, name: str) -> list[SplitEntry]:

@@ -73,7 +73,8 @@ def load_folder(root: str | os.PathLike, *, layout: str = "auto", name: str = "f
                           for stem, path in ls.media(label_dir / subject, kind="any").items()]
     if not found:
         raise DatasetLayoutError(root, f"expected video files or frame folders in the class "
-                                 f"folders ({layout} layout); none found; {ls.found(label_dirs[0])}")
+                                 f"folders ({layout} layout); none found; "
+                                 f"{ls.found(label_dirs[0])}")
     labels = tuple(sorted({label for _, label, _, _ in found}, key=natural_key))
     position = {c: k for k, c in enumerate(labels)}
     clips = [Clip(id=i, path=p, label=c, label_index=position[c], subject=s, dataset=name)

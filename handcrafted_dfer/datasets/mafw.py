@@ -87,7 +87,8 @@ def _read_split(ls: Lister, split_dir: pathlib.Path, k: int, side: str) -> list[
     for line, text in read_lines(path):
         fields = text.split()
         if len(fields) != 2:
-            raise LabelFileError(path, f"line {line}: expected '<clip>.mp4 <label>', found {text!r}")
+            raise LabelFileError(path, f"line {line}: expected '<clip>.mp4 <label>', "
+                                 f"found {text!r}")
         label = fields[1].lower()
         if label not in MAFW_CLASSES:
             raise LabelFileError(path, f"line {line}: unknown label {fields[1]!r}; MAFW labels are "

@@ -370,7 +370,8 @@ def sample_clip_spec(
 
 def _ring() -> np.ndarray:
     a = np.linspace(0, 2 * np.pi, _RING, endpoint=False)
-    return np.c_[_RING_CENTRE[0] + _RING_RADII[0] * np.cos(a), _RING_CENTRE[1] + _RING_RADII[1] * np.sin(a)]
+    return np.c_[_RING_CENTRE[0] + _RING_RADII[0] * np.cos(a),
+                 _RING_CENTRE[1] + _RING_RADII[1] * np.sin(a)]
 
 
 def _identity_morph(q: np.ndarray, style: SubjectStyle) -> np.ndarray:
@@ -397,7 +398,8 @@ def _identity_morph(q: np.ndarray, style: SubjectStyle) -> np.ndarray:
     return q
 
 
-def _similarity(angle_deg: float, scale: float, centre: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _similarity(angle_deg: float, scale: float, centre: np.ndarray,
+                target: np.ndarray) -> np.ndarray:
     """2x3 map ``p -> scale * R(angle) (p - centre) + target``."""
     a = math.radians(angle_deg)
     r = scale * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
@@ -466,8 +468,8 @@ def _fold_free_triangles(geometry: list[tuple]) -> np.ndarray | None:
     n = len(geometry)
     for points in (geometry[0][2], geometry[-1][3], geometry[n // 2][3]):
         triangles = triangulate(points)
-        if all((signed_areas(g[2], triangles) > 0).all() and (signed_areas(g[3], triangles) > 0).all()
-               for g in geometry):
+        if all((signed_areas(g[2], triangles) > 0).all()
+               and (signed_areas(g[3], triangles) > 0).all() for g in geometry):
             return triangles
     return None
 
@@ -522,7 +524,8 @@ def render_clip(spec: ClipSpec) -> tuple[np.ndarray, np.ndarray]:
             cx, cy, ow, oh, grey = spec.occlusion
             rect = np.array([[cx - ow / 2, cy - oh / 2], [cx + ow / 2, cy - oh / 2],
                              [cx + ow / 2, cy + oh / 2], [cx - ow / 2, cy + oh / 2]])
-            overlays.append((_apply(m, _face_to_portrait(rect, spec.style.portrait)), 255 * grey, 1.0))
+            corners = _apply(m, _face_to_portrait(rect, spec.style.portrait))
+            overlays.append((corners, 255 * grey, 1.0))
         for polygon, grey, alpha in overlays:
             mask = np.zeros((size, size), np.float32)
             cv2.fillConvexPoly(mask, np.round(polygon * 16).astype(np.int32), alpha, cv2.LINE_AA, 4)
@@ -545,10 +548,12 @@ def render_clip(spec: ClipSpec) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_params(subjects, clips_per_class, frames, size, seed) -> dict:
     if not isinstance(subjects, (int, np.integer)) or not 1 <= subjects <= 99:
-        raise ValueError(f"subjects must be an integer from 1 to 99 (ids S901..S999), got {subjects!r}")
+        raise ValueError(
+            f"subjects must be an integer from 1 to 99 (ids S901..S999), got {subjects!r}")
     max_clips = 999 // len(EMOTIONS)
     if not isinstance(clips_per_class, (int, np.integer)) or not 1 <= clips_per_class <= max_clips:
-        raise ValueError(f"clips_per_class must be an integer from 1 to {max_clips}, got {clips_per_class!r}")
+        raise ValueError(
+            f"clips_per_class must be an integer from 1 to {max_clips}, got {clips_per_class!r}")
     try:
         lo, hi = (int(v) for v in frames)
     except (TypeError, ValueError):
@@ -695,10 +700,12 @@ def generate_synthetic(
         jobs += [(k, j, style, emotions[i]) for j, i in enumerate(order)]
     for k, j, style, emotion in tqdm(jobs, desc="synthetic clips", disable=not progress):
         rng = np.random.default_rng([params["seed"], k, j + 1])
-        spec = sample_clip_spec(rng, style, emotion, frames=tuple(params["frames"]), size=params["size"])
+        spec = sample_clip_spec(rng, style, emotion, frames=tuple(params["frames"]),
+                                size=params["size"])
         clip_frames, clip_landmarks = render_clip(spec)
         subject, seq = f"S{901 + k}", f"{j + 1:03d}"
-        folders = [root / part / subject / seq for part in ("cohn-kanade-images", "Emotion", "Landmarks")]
+        folders = [root / part / subject / seq
+                   for part in ("cohn-kanade-images", "Emotion", "Landmarks")]
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         for t, (frame, points) in enumerate(zip(clip_frames, clip_landmarks), start=1):

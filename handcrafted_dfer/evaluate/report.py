@@ -23,6 +23,10 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
+def _mb(value) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def _classes(report: dict) -> str:
     counts = report.get("class_counts") or [None] * len(report["labels"])
     return ", ".join(label if n is None else f"{label} ({n})"
@@ -44,7 +48,7 @@ def _method_rows(results) -> list[str]:
             f"| {r['method']} | {r['family']} | {_pct(r['uar'])} | {_pct(r['war'])} | "
             f"{_pct(r['accuracy'])} | {_pct(r['f1_macro'])} | "
             f"{_pct(fold_uar['mean'])} ± {_pct(fold_uar['std'])} | {r['fit_seconds']:.2f} | "
-            f"{r['predict_ms_per_clip']:.2f} | {r['peak_memory_mb']:.1f} | "
+            f"{r['predict_ms_per_clip']:.2f} | {_mb(r.get('peak_memory_mb'))} | "
             f"{r['model_bytes'] / 1024:.0f} | {size} |")
     return rows
 

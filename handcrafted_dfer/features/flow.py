@@ -40,6 +40,9 @@ def _flow_function(method: str):
     if method == "dis":
         solver = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     elif method == "tvl1":
+        if not hasattr(cv2, "optflow"):
+            raise ImportError("method 'tvl1' needs OpenCV's contrib modules: install "
+                              "opencv-contrib-python-headless")
         solver = cv2.optflow.DualTVL1OpticalFlow_create()
     else:
         raise ValueError(f"method must be one of {', '.join(FLOW_METHODS)}; got {method!r}")

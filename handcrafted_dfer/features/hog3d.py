@@ -7,7 +7,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ._kernels.hog3d import hog3d_cell_histograms
-from ._kernels.orientation import cell_feature_names, cell_indices, check_normalize, normalize_blocks
+from ._kernels.orientation import (cell_feature_names, cell_indices, check_normalize,
+                                   normalize_blocks)
 from ._validation import check_grid, check_volume
 from .base import ClipFeatureExtractor
 
@@ -72,7 +73,8 @@ def _neighbour_threshold(normals: np.ndarray) -> float:
 
 
 def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = False,
-                     grid=(2, 4, 4), sigma: float = 0.0, normalize: str | None = "l2") -> np.ndarray:
+                     grid=(2, 4, 4), sigma: float = 0.0,
+                     normalize: str | None = "l2") -> np.ndarray:
     """3D-HOG cell histograms of a grey volume.
 
     Gradients are the differences of :func:`numpy.gradient` along (t, y, x) (central inside the

@@ -28,6 +28,9 @@ MAPPINGS = ("nri_uniform", "uniform", "default")
 #: Rows and columns of the XY, XT and YT planes as axes of the ``[T, H, W]`` volume.
 PLANE_AXES = ((1, 2), (0, 2), (0, 1))
 
+#: Interleaved copies of each private histogram (see :func:`lbptop_counts`).
+LANES = 4
+
 
 def n_bins(P: int, mapping: str) -> int:
     """Number of histogram bins of a mapping: ``P(P-1)+3``, ``P+2`` or ``2**P``."""
@@ -210,8 +213,9 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     yp_lo, yp_hi, yp_frac = y_patterns
     gt, gy, gx = t_blocks.shape[0], y_blocks.shape[0], x_blocks.shape[0]
     n_chunks = min(n_threads, n_t)
-    # one private histogram per chunk of centre frames (each chunk runs on one thread)
-    private = np.zeros((n_chunks, gt, gy, gx, 3, n_bins), dtype=np.int64)
+    # private histograms per chunk of centre frames (each chunk runs on one thread), each in
+    # LANES interleaved copies so that runs of one bin do not wait on each other's increments
+    private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_bins), dtype=np.int64)
     for chunk in prange(n_chunks):
         hist = private[chunk]
         cols_x = np.empty((xp_lo.shape[0], ring, H, n_x), dtype=np.float64)
@@ -281,5 +285,5 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
                             for k in range(3):
                                 h = hist[bt, by, bx, k]
                                 for i in range(x_blocks[bx, 0], x_blocks[bx, 1]):
-                                    h[codes[k, i]] += 1
-    return private.sum(axis=0)
+                                    h[i % LANES, codes[k, i]] += 1
+    return private.sum(axis=0).sum(axis=-2)

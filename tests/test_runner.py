@@ -1,0 +1,179 @@
+"""The evaluation runner: no subject leakage, the cache, skipped clips, end to end on synthetic clips."""
+
+import os
+import pathlib
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.svm import SVC
+
+from handcrafted_dfer.classify import SubjectSearchClassifier
+from handcrafted_dfer.datasets.base import Clip, Dataset
+from handcrafted_dfer.datasets.protocols import get_folds
+from handcrafted_dfer.evaluate.runner import Method, evaluate_folds, parse_methods, run_evaluation
+
+FIT_LOG = []  # (estimator id, "fit" | "predict", row indices), shared by every clone
+
+
+class RecordingSVC(ClassifierMixin, BaseEstimator):
+    """A real linear SVC that logs which rows (clip indices, read from column 0) it sees."""
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        FIT_LOG.append((id(self), "fit", X[:, 0].astype(int).tolist()))
+        self.svc_ = SVC(kernel="linear", C=self.C).fit(X[:, 1:], y)
+        self.classes_ = self.svc_.classes_
+        return self
+
+    def predict(self, X):
+        FIT_LOG.append((id(self), "predict", X[:, 0].astype(int).tolist()))
+        return self.svc_.predict(X[:, 1:])
+
+    def decision_function(self, X):
+        FIT_LOG.append((id(self), "predict", X[:, 0].astype(int).tolist()))
+        return self.svc_.decision_function(X[:, 1:])
+
+
+def test_no_subject_leakage_into_training_or_inner_search():
+    rng = np.random.default_rng(0)
+    n_subjects, n_classes, per = 5, 3, 2
+    clips = [Clip(id=f"S{s}_{c}_{k}", path=f"/nowhere/S{s}/{c}{k}", label=f"c{c}", label_index=c,
+                  subject=f"S{s}", dataset="toy")
+             for s in range(n_subjects) for c in range(n_classes) for k in range(per)]
+    dataset = Dataset("toy", "/nowhere", clips, tuple(f"c{c}" for c in range(n_classes)))
+    y, subjects = dataset.y, dataset.subjects
+    X = np.column_stack([np.arange(len(clips)), y[:, None] + rng.normal(0, 0.3, (len(clips), 4))])
+    folds = get_folds(dataset, "loso")
+    assert len(folds) == n_subjects
+
+    FIT_LOG.clear()
+    boundaries = []
+
+    def make():
+        boundaries.append(len(FIT_LOG))
+        return SubjectSearchClassifier(RecordingSVC(), {"C": [0.1, 1.0]}, calibrate=True)
+
+    result = evaluate_folds(make, X, y, subjects, folds, n_classes=n_classes,
+                            measure_memory=False)
+    boundaries.append(len(FIT_LOG))
+    assert result["n_folds"] == n_subjects
+    for k, (train, test) in enumerate(folds):
+        test_subjects = set(subjects[test])
+        log = FIT_LOG[boundaries[k]:boundaries[k + 1]]
+        fits = [rows for _, kind, rows in log if kind == "fit"]
+        # grid search (2 values x inner folds), calibration folds and the final refit
+        assert len(fits) >= 2 * 2 + 1
+        for rows in fits:
+            assert not test_subjects & set(subjects[rows]), f"fold {k}: test subject in a fit"
+        assert not test_subjects & set(subjects[train])
+        # inner validation: every estimator is scored only on subjects it was not fitted on,
+        # except the outer fold's final model, which is scored on the test subject
+        by_estimator = {}
+        for ident, kind, rows in log:
+            by_estimator.setdefault(ident, {"fit": set(), "predict": set()})[kind] |= set(
+                subjects[rows])
+        for seen in by_estimator.values():
+            if seen["predict"] and seen["predict"] != test_subjects:
+                assert not seen["fit"] & seen["predict"]
+
+
+def test_parse_methods():
+    methods = parse_methods("lbptop-svm, hog3d+flow-chi2-svm,fusion-rf,c3d")
+    assert methods[0] == Method("lbptop-svm", "handcrafted", ("lbptop",), "svm")
+    assert methods[1] == Method("hog3d+flow-chi2-svm", "handcrafted", ("hog3d", "flow"), "chi2-svm")
+    assert methods[2].features == ("lbptop", "hog3d", "flow")
+    assert methods[3] == Method("c3d", "deep", (), None)
+    with pytest.raises(ValueError, match="unknown feature set"):
+        parse_methods("sift-svm")
+    with pytest.raises(ValueError, match="classifier"):
+        parse_methods("lbptop-knn")
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """Six synthetic clips (3 subjects x happy/surprise) plus one corrupt frame folder."""
+    from handcrafted_dfer.datasets.synthetic import load_synthetic
+
+    root = tmp_path_factory.mktemp("synthetic")
+    full = load_synthetic(root, subjects=3, clips_per_class=1, frames=(12, 14), progress=False)
+    keep = [i for i, c in enumerate(full.clips) if c.label in ("happy", "surprise")]
+    clips = [full.clips[i] for i in keep]
+    labels = ("happy", "surprise")
+    clips = [Clip(c.id, c.path, c.label, labels.index(c.label), c.subject, "synthetic")
+             for c in clips]
+    broken = root / "broken" / "001"
+    broken.mkdir(parents=True)
+    (broken / "frame_001.png").write_bytes(b"this is not a png")
+    clips.append(Clip("S999_001", str(broken), "happy", 0, "S999", "synthetic"))
+    return Dataset("synthetic", str(root), clips, labels)
+
+
+def _cache_files(cache):
+    return {p: p.stat().st_mtime_ns for p in pathlib.Path(cache).rglob("*") if p.is_file()}
+
+
+def test_end_to_end_skipped_and_cache_reuse(tiny_dataset, tmp_path):
+    cache = tmp_path / "cache"
+    methods = parse_methods("lbptop-linear-svm,c3d")
+    first = run_evaluation(tiny_dataset, methods[:1], protocol="loso", cache_dir=cache,
+                           progress=False)
+    assert first["synthetic"] and "synthetic" in first["note"]
+    assert first["n_clips"] == 6 and first["n_subjects"] == 3
+    assert [s["clip"] for s in first["skipped"]] == ["S999_001"]
+    assert "VideoReadError" in first["skipped"][0]["reason"]
+    (result,) = first["results"]
+    # the corrupt clip's subject forms no fold, and no fold tests it
+    assert result["n_folds"] == 3
+    assert sum(f["n_test"] for f in result["fold_details"]) == 6
+    assert np.sum(result["confusion"]) == 6
+    for key in ("accuracy", "uar", "war", "f1_macro"):
+        assert 0.0 <= result[key] <= 1.0
+    assert result["war"] == pytest.approx(result["accuracy"])
+    assert result["n_features"] > 0 and result["model_bytes"] > 0
+    assert result["fit_seconds"] > 0 and result["predict_ms_per_clip"] > 0
+    assert first["cache"]["clips_computed"] == 7
+    assert first["cache"]["features_computed"] == 6
+
+    before = _cache_files(cache)
+    second = run_evaluation(tiny_dataset, methods[:1], protocol="loso", cache_dir=cache,
+                            progress=False)
+    assert second["cache"]["clips_computed"] == 0
+    assert second["cache"]["features_computed"] == 0
+    assert second["cache"]["clips_loaded"] == 7 and second["cache"]["features_loaded"] == 6
+    assert _cache_files(cache) == before  # nothing rewritten, nothing added
+    assert second["results"][0]["confusion"] == result["confusion"]
+    assert second["skipped"] == first["skipped"]
+
+
+def test_deep_method_entry(tiny_dataset, tmp_path, monkeypatch):
+    """Without torch the deep method is reported as skipped with the install hint."""
+    import handcrafted_dfer.deep as deep
+
+    monkeypatch.setattr(deep, "available", lambda: False)
+    report = run_evaluation(tiny_dataset, parse_methods("c3d"), protocol="loso",
+                            cache_dir=tmp_path / "cache", progress=False)
+    assert report["results"] == [{"method": "c3d", "family": "deep",
+                                  "skipped": "install handcrafted_dfer[deep]"}]
+
+
+def test_interrupted_write_leaves_no_entry(tmp_path):
+    from handcrafted_dfer.features.store import FeatureStore
+
+    store = FeatureStore(tmp_path)
+
+    class Boom(Exception):
+        pass
+
+    def failing_writer(tmp):
+        pathlib.Path(tmp).write_bytes(b"half")
+        raise Boom
+
+    from handcrafted_dfer.features import store as store_module
+
+    with pytest.raises(Boom):
+        store_module._atomic_write(tmp_path / "features" / "x" / "k.npy", failing_writer)
+    assert store.load_features("x", "k") is None
+    assert os.listdir(tmp_path / "features" / "x") == []
