@@ -1,5 +1,6 @@
 """The evaluation runner: no subject leakage, the cache, skipped clips, end to end on synthetic clips."""
 
+import itertools
 import os
 import pathlib
 
@@ -13,7 +14,8 @@ from handcrafted_dfer.datasets.base import Clip, Dataset
 from handcrafted_dfer.datasets.protocols import get_folds
 from handcrafted_dfer.evaluate.runner import Method, evaluate_folds, parse_methods, run_evaluation
 
-FIT_LOG = []  # (estimator id, "fit" | "predict", row indices), shared by every clone
+FIT_LOG = []  # (fit token, "fit" | "predict", row indices), shared by every clone
+_TOKENS = itertools.count()
 
 
 class RecordingSVC(ClassifierMixin, BaseEstimator):
@@ -23,17 +25,18 @@ class RecordingSVC(ClassifierMixin, BaseEstimator):
         self.C = C
 
     def fit(self, X, y):
-        FIT_LOG.append((id(self), "fit", X[:, 0].astype(int).tolist()))
+        self.token_ = next(_TOKENS)  # unique per fit (object ids are reused after collection)
+        FIT_LOG.append((self.token_, "fit", X[:, 0].astype(int).tolist()))
         self.svc_ = SVC(kernel="linear", C=self.C).fit(X[:, 1:], y)
         self.classes_ = self.svc_.classes_
         return self
 
     def predict(self, X):
-        FIT_LOG.append((id(self), "predict", X[:, 0].astype(int).tolist()))
+        FIT_LOG.append((self.token_, "predict", X[:, 0].astype(int).tolist()))
         return self.svc_.predict(X[:, 1:])
 
     def decision_function(self, X):
-        FIT_LOG.append((id(self), "predict", X[:, 0].astype(int).tolist()))
+        FIT_LOG.append((self.token_, "predict", X[:, 0].astype(int).tolist()))
         return self.svc_.decision_function(X[:, 1:])
 
 

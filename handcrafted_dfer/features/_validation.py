@@ -15,7 +15,9 @@ def as_volume(clip) -> np.ndarray:
     return np.asarray(frames)
 
 
-def check_volume(volume, *, min_frames: int = 1, name: str = "volume") -> np.ndarray:
+def check_volume(
+    volume, *, min_frames: int = 1, name: str = "volume", frames_rule: str = "T >= 1"
+) -> np.ndarray:
     """Validate a ``[T, H, W]`` grey volume.
 
     Parameters
@@ -26,6 +28,8 @@ def check_volume(volume, *, min_frames: int = 1, name: str = "volume") -> np.nda
         Smallest allowed T (e.g. ``2 * R_t + 1`` for LBP-TOP).
     name : str
         Name used in error messages.
+    frames_rule : str
+        The rule behind ``min_frames``, quoted in the error (e.g. ``"T >= 2*R_t + 1"``).
 
     Returns
     -------
@@ -44,8 +48,8 @@ def check_volume(volume, *, min_frames: int = 1, name: str = "volume") -> np.nda
         raise ValueError(f"{name} must not have an empty axis; got shape {volume.shape}")
     if volume.shape[0] < min_frames:
         raise ValueError(
-            f"{name} has {volume.shape[0]} frames; at least {min_frames} are needed for this "
-            f"temporal radius (T >= 2*R_t + 1)"
+            f"{name} has {volume.shape[0]} frames; at least {min_frames} are needed "
+            f"({frames_rule})"
         )
     if volume.dtype == np.uint8:
         return volume

@@ -23,7 +23,7 @@ MIN_FLOW_SIZE = 12
 
 
 def _check_flow_volume(volume) -> np.ndarray:
-    volume = check_volume(volume, min_frames=2)
+    volume = check_volume(volume, min_frames=2, frames_rule="flow needs a frame pair, T >= 2")
     if min(volume.shape[1:]) < MIN_FLOW_SIZE:
         raise ValueError(
             f"volume frames are {volume.shape[1]}x{volume.shape[2]} pixels; optical flow needs "

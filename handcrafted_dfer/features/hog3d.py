@@ -124,7 +124,7 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
     .. [2] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection",
        CVPR 2005 (L2-Hys block normalisation).
     """
-    volume = check_volume(volume, min_frames=2)
+    volume = check_volume(volume, min_frames=2, frames_rule="gradients need T >= 2")
     if volume.shape[1] < 2 or volume.shape[2] < 2:
         raise ValueError(
             f"volume frames are {volume.shape[1]}x{volume.shape[2]} pixels; 3D-HOG gradients need "

@@ -116,7 +116,7 @@ def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_unif
     radius = _check_radius(radius)
     mapping = _check_mapping(mapping)
     margin = tuple(math.ceil(r) for r in radius)
-    volume = check_volume(volume, min_frames=2 * margin[0] + 1)
+    volume = check_volume(volume, min_frames=2 * margin[0] + 1, frames_rule="T >= 2*R_t + 1")
     for axis, name in ((1, "rows (H)"), (2, "columns (W)")):
         if volume.shape[axis] < 2 * margin[axis] + 1:
             raise ValueError(
