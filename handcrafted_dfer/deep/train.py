@@ -188,10 +188,7 @@ class C3DClassifier(ClassifierMixin, BaseEstimator):
         self.clip_shape_ = None
         data = self._to_tensor(clips)
         self.train_indices_, self.val_indices_ = self._validation_split(y_idx, groups)
-        train_pixels = data[torch.as_tensor(self.train_indices_)].float() / 255.0
-        self.pixel_mean_ = float(train_pixels.mean())
-        self.pixel_std_ = max(float(train_pixels.std()), 1e-3)
-        del train_pixels
+        self.pixel_mean_, self.pixel_std_ = _grey_level_stats(data, self.train_indices_)
         with self._threads():
             self._train(data, y_idx)
         return self
@@ -440,6 +437,21 @@ class C3DClassifier(ClassifierMixin, BaseEstimator):
         folder = pathlib.Path(self.checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"c3d-{digest.hexdigest()}.pt"
+
+
+def _grey_level_stats(data: torch.Tensor, index: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (at least 1e-3) of the grey levels / 255 of the clips ``index``.
+
+    Counted as a histogram of the ``uint8`` values, a chunk of clips at a time (no float copy).
+    """
+    counts = torch.zeros(256, dtype=torch.float64)
+    for start in range(0, len(index), _CHUNK):
+        chunk = data[torch.as_tensor(index[start:start + _CHUNK])].flatten()
+        counts += torch.bincount(chunk, minlength=256).double()
+    levels = torch.arange(256, dtype=torch.float64) / 255.0
+    mean = float((counts * levels).sum() / counts.sum())
+    var = float((counts * (levels - mean) ** 2).sum() / counts.sum())
+    return mean, max(var ** 0.5, 1e-3)
 
 
 def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
