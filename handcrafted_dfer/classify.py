@@ -19,7 +19,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import AdditiveChi2Sampler
-from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import (GridSearchCV, ParameterGrid, StratifiedGroupKFold,
+                                     StratifiedKFold)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -267,8 +268,8 @@ def _grid(step: str, name: str, n_trees: int) -> tuple:
         return (SVC(kernel="linear", class_weight="balanced"),
                 {f"{step}__C": [0.1, 1.0, 10.0]})
     if name == "rf":
-        return (RandomForestClassifier(n_estimators=n_trees, class_weight="balanced", random_state=0,
-                                       n_jobs=1),
+        return (RandomForestClassifier(n_estimators=n_trees, class_weight="balanced",
+                                       random_state=0, n_jobs=1),
                 {f"{step}__max_features": ["sqrt", 0.05]})
     raise ValueError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")
 

@@ -270,6 +270,11 @@ def _pm(entry: dict, key: str) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
 
 
+def _num(value, spec: str = ".2f") -> str:
+    """A measured number, or ``n/a`` where the runner could not measure it (None)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def _size(entry: dict) -> str:
     if "n_features" in entry:
         return f"{entry['n_features']:,} features"
@@ -340,8 +345,9 @@ def summary_tables(report: dict) -> str:
               "features or parameters |", "|---|---|---|---|---|---|"]
     for r in results:
         if _is_evaluated(r):
-            lines.append(f"| {r['method']} | {r['fit_seconds']:.2f} | {r['predict_ms_per_clip']:.2f} "
-                         f"| {r['peak_memory_mb']:.1f} | {r['model_bytes'] / 1024:.0f} | {_size(r)} |")
+            lines.append(f"| {r['method']} | {_num(r['fit_seconds'])} | "
+                         f"{_num(r['predict_ms_per_clip'])} | {_num(r['peak_memory_mb'], '.1f')} | "
+                         f"{_num(r['model_bytes'] / 1024, '.0f')} | {_size(r)} |")
     return "\n".join(lines)
 
 

@@ -28,7 +28,8 @@ from . import __version__
 from .config import PreprocessConfig
 from .errors import ModelFileError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "TrainedModel", "save_model", "load_model", "package_versions"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "TrainedModel", "save_model", "load_model",
+           "package_versions"]
 
 #: Marker stored in every model file.
 FORMAT = "handcrafted_dfer-model"

@@ -91,7 +91,8 @@ class TestSearchFallback:
 
     def test_one_subject(self):
         X, y, _ = histogram_data()
-        clf = make_classifier("linear-svm").fit(X, y, groups=np.array(["S1"] * len(y), dtype=object))
+        one = np.array(["S1"] * len(y), dtype=object)
+        clf = make_classifier("linear-svm").fit(X, y, groups=one)
         assert "only 1 training subject" in clf.search_cv_
 
     def test_grouping_off(self):

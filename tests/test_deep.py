@@ -152,6 +152,20 @@ class TestClassifier:
         assert set(groups[train]).isdisjoint(groups[val])
         np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(len(y)))
 
+    def test_standardisation_uses_training_clips_only(self, toy):
+        clf, X, _, _, _, _ = toy
+        train = np.stack(X)[clf.train_indices_] / 255.0
+        assert clf.pixel_mean_ == pytest.approx(train.mean(), rel=1e-9)
+        assert clf.pixel_std_ == pytest.approx(train.std(), rel=1e-9)
+
+    def test_clips_are_area_resized_to_input_size(self, torch):
+        X, _ = ramp_clips(1, seed=9)  # 8 x 24 x 24
+        clf = deep.C3DClassifier(input_size=12)
+        clf.clip_shape_ = None
+        resized = clf._to_tensor(X).numpy()
+        expected = np.stack(X).reshape(3, 8, 12, 2, 12, 2).mean(axis=(3, 5))
+        np.testing.assert_array_equal(resized, np.round(expected).astype(np.uint8))
+
     def test_stratified_validation_without_groups(self, torch):
         X, y = ramp_clips(5, seed=3)
         clf = deep.C3DClassifier(epochs=1, val_fraction=0.2, **SMALL).fit(X, y)

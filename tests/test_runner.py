@@ -1,4 +1,4 @@
-"""The evaluation runner: no subject leakage, the cache, skipped clips, end to end on synthetic clips."""
+"""The evaluation runner: no subject leakage, the cache, skipped clips, synthetic end to end."""
 
 import itertools
 import os

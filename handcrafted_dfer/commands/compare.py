@@ -34,16 +34,18 @@ def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
                         "C3DClassifier's)")
 
 
-def comparison_options(args, *, cache_dir) -> dict:
+def comparison_options(args, *, cache_dir, deep_params: dict | None = None) -> dict:
     """Keyword arguments of :func:`~handcrafted_dfer.compare.run_comparison` from the arguments.
 
     The 3D CNN uses ``--jobs`` threads, checkpoints under ``CACHE/c3d-checkpoints`` (an
-    interrupted run resumes) and shows its progress bar unless ``--quiet``.
+    interrupted run resumes) and shows its progress bar unless ``--quiet``; ``deep_params`` adds
+    or overrides C3DClassifier arguments.
     """
     import pathlib
 
     deep_params = {"n_threads": args.jobs, "verbose": not args.quiet,
-                   "checkpoint_dir": str(pathlib.Path(cache_dir) / "c3d-checkpoints")}
+                   "checkpoint_dir": str(pathlib.Path(cache_dir) / "c3d-checkpoints"),
+                   **(deep_params or {})}
     if args.deep_epochs:
         deep_params["epochs"] = args.deep_epochs
     return {"fractions": args.fractions, "importance_repeats": args.repeats, "top": args.top,

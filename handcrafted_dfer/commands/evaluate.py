@@ -64,7 +64,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=_positive_int, default=defaults.size,
                         help=f"side of the aligned face crop (default {defaults.size})")
     parser.add_argument("--frames", type=_positive_int, default=defaults.frames,
-                        help=f"frames per clip after temporal normalisation (default {defaults.frames})")
+                        help="frames per clip after temporal normalisation "
+                        f"(default {defaults.frames})")
     parser.add_argument("--clahe", action="store_true", help="equalise aligned crops with CLAHE")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -34,7 +34,8 @@ def confusion(y_true, y_pred, *, n_classes: int) -> np.ndarray:
     y_true = np.asarray(y_true, dtype=np.int64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred must have the same length; got {y_true.size} and {y_pred.size}")
+        raise ValueError(f"y_true and y_pred must have the same length; got {y_true.size} and "
+                         f"{y_pred.size}")
     if n_classes < 1:
         raise ValueError(f"n_classes must be at least 1; got {n_classes}")
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
@@ -85,7 +86,8 @@ def scores_from_confusion(cm) -> dict:
 
 
 def classification_scores(y_true, y_pred, *, n_classes: int) -> dict:
-    """:func:`scores_from_confusion` of the labels, plus the ``confusion`` matrix as nested lists."""
+    """:func:`scores_from_confusion` of the labels, plus the ``confusion`` matrix (nested
+    lists)."""
     cm = confusion(y_true, y_pred, n_classes=n_classes)
     return {**scores_from_confusion(cm), "confusion": cm.tolist()}
 

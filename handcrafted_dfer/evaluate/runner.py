@@ -132,10 +132,10 @@ def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_ro
             stream = open_video(source)
             frames = list(itertools.islice(stream, *frame_range))
             if not frames:
-                raise VideoReadError(source, f"expected frames {frame_range[0]}..{frame_range[1] - 1}"
-                                             f" in this folder; it has fewer")
+                raise VideoReadError(source, f"expected frames {frame_range[0]}.."
+                                             f"{frame_range[1] - 1} in this folder; it has fewer")
             aligned = dataclasses.replace(
-                preprocess_video(open_video(np.stack(frames), fps=stream.fps), config),
+                preprocess_video(np.stack(frames), config), fps=stream.fps,
                 source=f"{source}[{frame_range[0]}:{frame_range[1]}]")
     except DferError as exc:
         reason = f"{type(exc).__name__}: {exc.reason}"
@@ -145,8 +145,10 @@ def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_ro
     return aligned, None
 
 
-def _parallel(function, tasks: list, *, n_jobs: int, backend: str | None, progress: bool, desc: str):
-    """Run ``function(*task)`` for every task with joblib, in order, with a tqdm bar (count, ETA)."""
+def _parallel(function, tasks: list, *, n_jobs: int, backend: str | None, progress: bool,
+              desc: str):
+    """Run ``function(*task)`` for every task with joblib, in order, with a tqdm bar (count,
+    ETA)."""
     if not tasks:
         return []
     with joblib.parallel_config(backend=backend) if backend else contextlib.nullcontext():
@@ -199,8 +201,8 @@ def prepare_clips(dataset, config: PreprocessConfig = PreprocessConfig(), *, cac
         reasons.append(cached if isinstance(cached, str) else None)
         if cached is None:
             todo.append(i)
-    tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root), keys[i])
-             for i in todo]
+    tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
+              keys[i]) for i in todo]
     for i, (aligned, reason) in zip(todo, _parallel(_preprocess_one, tasks, n_jobs=n_jobs,
                                                     backend=backend, progress=progress,
                                                     desc="preprocess")):
@@ -309,7 +311,9 @@ def _take(data, indices):
 def _model_bytes(estimator) -> int:
     """Size of the fitted model: the deep classifier's own count, else its pickle's length."""
     own = getattr(estimator, "model_bytes", None)
-    return int(own()) if callable(own) else len(pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL))
+    if callable(own):
+        return int(own())
+    return len(pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _peak_memory(make_estimator, data, y, groups, fold) -> int:
@@ -455,8 +459,8 @@ def _deep_module():
         return None
 
 
-def run_evaluation(dataset, methods, *, protocol: str, config: PreprocessConfig = PreprocessConfig(),
-                   cache_dir, n_jobs: int = 1, backend: str | None = None, progress: bool = True,
+def run_evaluation(dataset, methods, *, protocol: str,
+                   config: PreprocessConfig = PreprocessConfig(), cache_dir, n_jobs: int = 1, backend: str | None = None, progress: bool = True,
                    train_fraction: float = 1.0, seed: int = 0, return_models: bool = False,
                    protocol_options: dict | None = None, feature_params: dict | None = None,
                    classifier_options: dict | None = None, deep_params: dict | None = None) -> dict:
@@ -558,7 +562,8 @@ def run_evaluation(dataset, methods, *, protocol: str, config: PreprocessConfig 
                           "n_features": int(X.shape[1])})
             if return_models:
                 kept_models[method.name] = [
-                    {"estimator": m, "test": test, "X_test": X[test], "feature_names": feature_names}
+                    {"estimator": m, "test": test, "X_test": X[test],
+                     "feature_names": feature_names}
                     for m, (_, test) in zip(models, folds)]
         results.append({"method": entry.pop("method"), "family": entry.pop("family"), **entry})
     valid_subjects = {g for g, good in zip(groups, ok) if good and g is not None}
@@ -586,7 +591,8 @@ def run_evaluation(dataset, methods, *, protocol: str, config: PreprocessConfig 
         "cache": {"dir": str(store.root), **store.counts},
         "wall_seconds": time.perf_counter() - start,
         "environment": {"handcrafted_dfer": __version__, "python": platform.python_version(),
-                        "cpu_count": os.cpu_count(), "n_jobs": n_jobs, "backend": backend or "loky"},
+                        "cpu_count": os.cpu_count(), "n_jobs": n_jobs,
+                        "backend": backend or "loky"},
     }
     if report["synthetic"]:
         report["note"] = SYNTHETIC_NOTE

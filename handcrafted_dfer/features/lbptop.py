@@ -12,7 +12,7 @@ from ._kernels import lbp as _lbp
 from ._validation import as_volume, block_edges, check_grid, check_volume
 from .base import ClipFeatureExtractor
 
-__all__ = ["lbptop_histograms", "LBPTOP", "PLANES"]
+__all__ = ["lbptop_histograms", "LBPTOP", "PLANES", "plane_bins"]
 
 #: Plane names in output order.
 PLANES = ("xy", "xt", "yt")
@@ -20,9 +20,15 @@ PLANES = ("xy", "xt", "yt")
 #: Largest number of neighbours per plane (the mapping tables have 2**P entries).
 MAX_P = 16
 
+#: Up to this many raw codes (2**P), the kernel counts raw codes and maps the counts at the end.
+MAP_LATE_CODES = 256
+
 
 def _check_P(P) -> tuple:
-    values = (P,) * 3 if isinstance(P, numbers.Integral) else tuple(P) if np.ndim(P) == 1 else None
+    if isinstance(P, numbers.Integral):
+        values = (P,) * 3
+    else:
+        values = tuple(P) if np.ndim(P) == 1 else None
     if (values is None or len(values) != 3
             or not all(isinstance(p, numbers.Integral) and 1 <= p <= MAX_P for p in values)):
         raise ValueError(
@@ -49,7 +55,7 @@ def _check_mapping(mapping) -> str:
 
 
 def plane_bins(P=8, mapping="nri_uniform") -> tuple:
-    """Number of bins of the XY, XT and YT histograms for ``P`` (int or three ints) and a mapping."""
+    """Bins of the XY, XT and YT histograms for ``P`` (an int or three) and a mapping."""
     return tuple(_lbp.n_bins(p, _check_mapping(mapping)) for p in _check_P(P))
 
 
@@ -134,7 +140,7 @@ def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_unif
     counts = _lbp.lbptop_counts(
         np.ascontiguousarray(volume, dtype=np.float64), np.asarray(margin, dtype=np.int64),
         np.asarray(P, dtype=np.int64), *_lbp.plane_tables(P, radius, volume.shape), tables,
-        *edges, max(bins),
+        *edges, max(bins), 2 ** max(P) <= MAP_LATE_CODES,
         numba.get_num_threads(),
     )
     if not normalize:

@@ -171,7 +171,8 @@ class FeatureStore:
     def save_failure(self, key: str, reason: str) -> pathlib.Path:
         """Record that a source could not be preprocessed, so a rerun does not retry it."""
         path = self._failure_path(key)
-        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(json.dumps({"reason": reason})))
+        text = json.dumps({"reason": reason})
+        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))
         return path
 
     # -- feature rows ---------------------------------------------------------------------------
@@ -201,4 +202,5 @@ class FeatureStore:
     def save_names(self, folder: str, names) -> None:
         """Store the feature names of an extractor folder."""
         path = self.root / "features" / folder / "names.json"
-        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(json.dumps([str(n) for n in names])))
+        text = json.dumps([str(n) for n in names])
+        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))

@@ -10,7 +10,8 @@ and ``cp = round(R_col cos(2 pi p / P), 5)`` (the radius first cast to float32, 
 
 where ``dr = (r + rp) - floor(r + rp)`` is computed for the absolute row (so the float64 weights
 carry exactly scikit-image's rounding), and bit ``p`` is ``sample - centre >= 0``. The code
-``sum(bit_p << p)`` is then mapped through a lookup table built with scikit-image's rules.
+``sum(bit_p << p)`` is mapped through a lookup table built with scikit-image's rules (before
+counting, or, for small P, on the counts of the raw codes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["MAPPINGS", "n_bins", "mapping_table", "sampling_offsets", "plane_tables", "lbptop_counts"]
+__all__ = ["MAPPINGS", "n_bins", "mapping_table", "sampling_offsets", "plane_tables",
+           "lbptop_counts"]
 
 #: The supported mappings (scikit-image's ``method`` names).
 MAPPINGS = ("nri_uniform", "uniform", "default")
@@ -182,7 +184,7 @@ def _columns_scalar(out, a, b, dc):
 
 @njit(cache=True, parallel=True)
 def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_patterns, tables,
-                  t_blocks, y_blocks, x_blocks, n_bins, n_threads):
+                  t_blocks, y_blocks, x_blocks, n_bins, map_late, n_threads):
     """LBP-TOP counts per block and plane.
 
     Parameters
@@ -198,6 +200,10 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     t_blocks, y_blocks, x_blocks : ndarray of int64, shape (n, 2)
         Block [start, stop) along each axis, in coordinates of the valid-centre range.
     n_bins : int
+    map_late : bool
+        Count the raw codes and map the counts at the end (fast for small ``2**P``: no lookup
+        per voxel, and raw codes spread over more bins, so fewer increments wait on each other),
+        instead of mapping every code before counting it.
     n_threads : int
         Number of private histograms (``numba.get_num_threads()``).
 
@@ -215,7 +221,8 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     n_chunks = min(n_threads, n_t)
     # private histograms per chunk of centre frames (each chunk runs on one thread), each in
     # LANES interleaved copies so that runs of one bin do not wait on each other's increments
-    private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_bins), dtype=np.int64)
+    n_hist = tables.shape[1] if map_late else n_bins
+    private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_hist), dtype=np.int64)
     for chunk in prange(n_chunks):
         hist = private[chunk]
         cols_x = np.empty((xp_lo.shape[0], ring, H, n_x), dtype=np.float64)
@@ -272,9 +279,10 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
                                 _bits_rows(code, cols_y[j, (t + r0) % ring, yv],
                                            cols_y[j, (t + r1) % ring, yv], row_frac[k, p, t],
                                            centre, shift)
-                    table = tables[k]
-                    for i in range(n_x):
-                        code[i] = table[code[i]]
+                    if not map_late:
+                        table = tables[k]
+                        for i in range(n_x):
+                            code[i] = table[code[i]]
                 for bt in range(gt):
                     if tv < t_blocks[bt, 0] or tv >= t_blocks[bt, 1]:
                         continue
@@ -286,4 +294,14 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
                                 h = hist[bt, by, bx, k]
                                 for i in range(x_blocks[bx, 0], x_blocks[bx, 1]):
                                     h[i % LANES, codes[k, i]] += 1
-    return private.sum(axis=0).sum(axis=-2)
+    counts = private.sum(axis=0).sum(axis=-2)
+    if not map_late:
+        return counts
+    mapped = np.zeros((gt, gy, gx, 3, n_bins), dtype=np.int64)
+    for bt in range(gt):
+        for by in range(gy):
+            for bx in range(gx):
+                for k in range(3):
+                    for c in range(2 ** P[k]):
+                        mapped[bt, by, bx, k, tables[k, c]] += counts[bt, by, bx, k, c]
+    return mapped

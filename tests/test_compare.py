@@ -1,0 +1,156 @@
+"""Tests of the handcrafted-vs-deep comparison (handcrafted_dfer.compare, dfer compare)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import handcrafted_dfer.deep
+from handcrafted_dfer.cli import main
+from handcrafted_dfer.commands.demo import demo_readme
+from handcrafted_dfer.compare import run_comparison, subject_fraction_folds, write_comparison
+from handcrafted_dfer.config import PreprocessConfig
+from handcrafted_dfer.datasets.base import Clip, Dataset
+from handcrafted_dfer.datasets.synthetic import load_synthetic
+from handcrafted_dfer.explain.blocks import parse_feature_name
+
+#: A tiny synthetic set: 4 subjects x 7 classes x 1 clip of 8-10 frames, 160 px.
+TINY = {"subjects": 4, "clips_per_class": 1, "frames": (8, 10), "size": 160}
+CONFIG = PreprocessConfig(size=64, frames=8)
+TINY_NET = {"input_size": 16, "widths": (4, 8), "epochs": 1, "verbose": False, "n_threads": 1}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Root of the tiny synthetic set and a cache folder shared by the tests of this module."""
+    base = tmp_path_factory.mktemp("compare")
+    load_synthetic(base / "synthetic", progress=False, **TINY)
+    return base / "synthetic", base / "cache"
+
+
+def check_schema(report: dict) -> None:
+    """The keys and value ranges every comparison JSON must have (INTERFACES.md, issue 5 and 6)."""
+    for key in ("dataset", "protocol", "n_clips", "n_subjects", "labels", "skipped", "results",
+                "learning_curve", "importance"):
+        assert key in report, key
+    n_classes = len(report["labels"])
+    assert isinstance(report["skipped"], list)
+    for entry in report["results"]:
+        assert entry["family"] in ("handcrafted", "deep")
+        if "skipped" in entry:
+            assert entry["family"] == "deep" and entry["skipped"] == "install handcrafted_dfer[deep]"
+            continue
+        for key in ("accuracy", "uar", "war", "f1_macro"):
+            assert 0.0 <= entry[key] <= 1.0, key
+            folds = [d[key] for d in entry["fold_details"]]
+            assert entry["per_fold"][key]["mean"] == pytest.approx(np.mean(folds))
+            assert entry["per_fold"][key]["std"] == pytest.approx(np.std(folds))
+        cm = np.asarray(entry["confusion"])
+        assert cm.shape == (n_classes, n_classes) and cm.sum() == report["n_clips"]
+        # accuracy and UAR by hand from the confusion matrix
+        assert entry["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+        support = cm.sum(axis=1)
+        assert entry["uar"] == pytest.approx(np.mean(np.diag(cm)[support > 0] / support[support > 0]))
+        assert entry["fit_seconds"] > 0 and entry["predict_ms_per_clip"] > 0
+        assert entry["model_bytes"] > 0
+        assert entry.get("n_features", entry.get("n_parameters", 0)) > 0
+    curve = report["learning_curve"]
+    for name, points in curve["methods"].items():
+        assert [p["fraction"] for p in points] == curve["fractions"]
+        for p in points:
+            assert 0 < p["fraction"] <= 1 and 0 <= p["accuracy"] <= 1 and 0 <= p["uar"] <= 1
+            assert p["accuracy_std"] >= 0
+        full = next(r for r in report["results"] if r["method"] == name)
+        assert points[-1]["accuracy"] == pytest.approx(full["per_fold"]["accuracy"]["mean"])
+    for name, info in report["importance"].items():
+        if info["family"] == "deep":
+            assert "saliency" in info["offers"]
+            continue
+        assert 1 <= len(info["top"]) <= info["n_blocks"]
+        drops = [row["accuracy_drop"] for row in info["top"]]
+        assert drops == sorted(drops, reverse=True)
+        for row in info["top"]:
+            assert -1 <= row["accuracy_drop"] <= 1 and -1 <= row["uar_drop"] <= 1
+            assert str(parse_feature_name(row["block"] + "/b0").block) == row["block"]
+            assert "block" in row["name"]
+
+
+def test_subject_fraction_folds_keep_tests_and_subsample_training_subjects():
+    subjects = [f"S{k}" for k in range(8) for _ in range(3)]
+    clips = [Clip(f"c{i}", f"p{i}", "a" if i % 3 else "b", int(i % 3 == 0), s, "toy")
+             for i, s in enumerate(subjects)]
+    ds = Dataset("toy", "/nowhere", clips, ("a", "b"))
+    subj = np.array(subjects)
+    folds = [(np.flatnonzero(~np.isin(subj, test)), np.flatnonzero(np.isin(subj, test)))
+             for test in (["S0", "S1"], ["S2", "S3"])]
+    for fraction, expected in ((0.25, 2), (0.5, 3), (1.0, 6)):  # of 6 training subjects
+        out = subject_fraction_folds(ds, folds, fraction, seed=3)
+        for (train, test), (full_train, full_test) in zip(out, folds):
+            np.testing.assert_array_equal(test, full_test)
+            kept = set(subj[train])
+            assert len(kept) == expected and kept <= set(subj[full_train])
+            assert not kept & set(subj[test])
+            # whole subjects: every clip of a kept subject is kept
+            assert set(train) == set(np.flatnonzero(np.isin(subj, list(kept))))
+    with pytest.raises(ValueError, match="fraction"):
+        subject_fraction_folds(ds, folds, 0.0)
+
+
+def test_comparison_with_torch_writes_report_and_figures(tiny, tmp_path):
+    pytest.importorskip("torch")
+    root, cache = tiny
+    ds = load_synthetic(root, progress=False, **TINY)
+    report = run_comparison(ds, "lbptop-linear-svm,c3d", protocol="kfold",
+                            protocol_options={"n_splits": 2}, config=CONFIG, cache_dir=cache,
+                            progress=False, fractions=(0.5, 1.0), importance_repeats=1, top=3,
+                            deep_params=TINY_NET)
+    paths = write_comparison(report, tmp_path / "cmp.json")
+    saved = json.loads(paths["json"].read_text())
+    check_schema(saved)
+    assert saved["n_clips"] == 28 and saved["n_subjects"] == 4 and saved["synthetic"] is True
+    deep = next(r for r in saved["results"] if r["method"] == "c3d")
+    assert "skipped" not in deep and deep["n_parameters"] > 0
+    assert set(saved["learning_curve"]["methods"]) == {"lbptop-linear-svm", "c3d"}
+    # 2 training subjects per fold: half keeps one
+    points = saved["learning_curve"]["methods"]["c3d"]
+    assert [p["train_subjects_per_fold"] for p in points] == [[1, 1], [2, 2]]
+    assert saved["importance"]["c3d"]["family"] == "deep"
+    assert len(saved["importance"]["lbptop-linear-svm"]["top"]) == 3
+    markdown = paths["markdown"].read_text()
+    assert "Synthetic data" in markdown and "| c3d | deep |" in markdown
+    for figure in paths["figures"]:
+        assert figure.name in markdown
+        assert cv2.imread(str(figure)) is not None
+    assert {p.name for p in paths["figures"]} >= {"cmp_learning_curve.png", "cmp_confusion.png",
+                                                  "cmp_lbptop-linear-svm_blocks.png",
+                                                  "cmp_lbptop-linear-svm_heatmap.png"}
+    text = demo_readme(saved, settings={**TINY, "clips_per_class": 1}, seconds=1.0,
+                       files=paths["figures"], quick=True)
+    assert "synthetic" in text and "not** evidence of" in text
+
+
+def test_compare_command_without_torch_skips_the_deep_rows(tiny, tmp_path, monkeypatch, capsys):
+    root, cache = tiny
+    monkeypatch.setattr(handcrafted_dfer.deep, "available", lambda: False)
+    out = tmp_path / "report" / "nodeep.json"
+    options = [f"--dataset-option={k}={json.dumps(v)}" for k, v in TINY.items()]
+    status = main(["compare", "--dataset", "synthetic", "--root", str(root), *options,
+                   "--cache", str(cache), "--size", "64", "--frames", "8", "--protocol", "kfold",
+                   "--folds", "2", "--methods", "lbptop-linear-svm,c3d", "--fractions", "50,100",
+                   "--repeats", "1", "--top", "2", "--report", str(out), "--quiet"])
+    assert status == 0
+    saved = json.loads(out.read_text())
+    check_schema(saved)
+    deep = next(r for r in saved["results"] if r["method"] == "c3d")
+    assert deep == {"method": "c3d", "family": "deep", "skipped": "install handcrafted_dfer[deep]"}
+    assert list(saved["learning_curve"]["methods"]) == ["lbptop-linear-svm"]
+    assert saved["learning_curve"]["skipped"] == {"c3d": "install handcrafted_dfer[deep]"}
+    assert saved["protocol"] == "kfold" and saved["n_folds"] == 2
+    markdown = out.with_suffix(".md").read_text()
+    assert "skipped: install handcrafted_dfer[deep]" in markdown
+    printed = capsys.readouterr().out
+    assert "skipped: install handcrafted_dfer[deep]" in printed and "synthetic" in printed
+    assert str(out.with_suffix(".md")) in printed
