@@ -25,7 +25,8 @@ def epoch_seconds(clips, y, *, threads: int, epochs: int, **params) -> tuple[flo
     start = time.perf_counter()
     clf.fit(clips, y)
     fit_seconds = time.perf_counter() - start
-    return float(np.median([e["seconds"] for e in clf.history_[1:]])), clf.n_parameters_, fit_seconds
+    seconds = float(np.median([e["seconds"] for e in clf.history_[1:]]))
+    return seconds, clf.n_parameters_, fit_seconds
 
 
 def main() -> None:

@@ -73,8 +73,9 @@ _GENERALISATION_NOTE = ("Not measured by a single-dataset run: train on one data
 def subject_fraction_folds(dataset: Dataset, folds, fraction: float, *, seed: int = 0) -> list:
     """Folds whose training side keeps a random ``fraction`` of its subjects (test sides kept).
 
-    At least one subject is kept, and subjects are added (in the same random order) until the
-    training side holds at least two classes.
+    Whole subjects are kept or dropped. At least one subject is kept, and subjects are added (in
+    the same random order) until every class of the full training side has at least two clips
+    (or all it had), which the classifiers' inner searches and calibration need.
 
     Parameters
     ----------
@@ -98,12 +99,16 @@ def subject_fraction_folds(dataset: Dataset, folds, fraction: float, *, seed: in
     subjects = subjects.astype(str)
     out = []
     for k, (train, test) in enumerate(folds):
+        train = np.asarray(train)
         rng = np.random.default_rng([seed, k, int(round(fraction * 1000))])
         order = rng.permutation(np.unique(subjects[train]))
+        classes, counts = np.unique(y[train], return_counts=True)
+        needed = np.minimum(counts, 2)
         n = max(1, int(round(fraction * len(order))))
         while True:
             kept = train[np.isin(subjects[train], order[:n])]
-            if len(np.unique(y[kept])) >= 2 or n >= len(order):
+            have = np.array([np.sum(y[kept] == c) for c in classes])
+            if np.all(have >= needed) or n >= len(order):
                 break
             n += 1
         out.append((np.sort(kept), np.asarray(test)))

@@ -17,8 +17,8 @@ from handcrafted_dfer.datasets.base import Clip, Dataset
 from handcrafted_dfer.datasets.synthetic import load_synthetic
 from handcrafted_dfer.explain.blocks import parse_feature_name
 
-#: A tiny synthetic set: 4 subjects x 7 classes x 1 clip of 8-10 frames, 160 px.
-TINY = {"subjects": 4, "clips_per_class": 1, "frames": (8, 10), "size": 160}
+#: A tiny synthetic set: 6 subjects x 7 classes x 1 clip of 8-10 frames, 160 px.
+TINY = {"subjects": 6, "clips_per_class": 1, "frames": (8, 10), "size": 160}
 CONFIG = PreprocessConfig(size=64, frames=8)
 TINY_NET = {"input_size": 16, "widths": (4, 8), "epochs": 1, "verbose": False, "n_threads": 1}
 
@@ -79,6 +79,7 @@ def check_schema(report: dict) -> None:
 
 
 def test_subject_fraction_folds_keep_tests_and_subsample_training_subjects():
+    # 8 subjects with 3 clips each: two of class a, one of class b
     subjects = [f"S{k}" for k in range(8) for _ in range(3)]
     clips = [Clip(f"c{i}", f"p{i}", "a" if i % 3 else "b", int(i % 3 == 0), s, "toy")
              for i, s in enumerate(subjects)]
@@ -86,7 +87,8 @@ def test_subject_fraction_folds_keep_tests_and_subsample_training_subjects():
     subj = np.array(subjects)
     folds = [(np.flatnonzero(~np.isin(subj, test)), np.flatnonzero(np.isin(subj, test)))
              for test in (["S0", "S1"], ["S2", "S3"])]
-    for fraction, expected in ((0.25, 2), (0.5, 3), (1.0, 6)):  # of 6 training subjects
+    # of 6 training subjects; 0.1 would keep one, but class b needs two clips: two subjects
+    for fraction, expected in ((0.1, 2), (0.25, 2), (0.5, 3), (1.0, 6)):
         out = subject_fraction_folds(ds, folds, fraction, seed=3)
         for (train, test), (full_train, full_test) in zip(out, folds):
             np.testing.assert_array_equal(test, full_test)
@@ -104,19 +106,19 @@ def test_comparison_with_torch_writes_report_and_figures(tiny, tmp_path):
     root, cache = tiny
     ds = load_synthetic(root, progress=False, **TINY)
     report = run_comparison(ds, "lbptop-linear-svm,c3d", protocol="kfold",
-                            protocol_options={"n_splits": 2}, config=CONFIG, cache_dir=cache,
+                            protocol_options={"n_splits": 3}, config=CONFIG, cache_dir=cache,
                             progress=False, fractions=(0.5, 1.0), importance_repeats=1, top=3,
                             deep_params=TINY_NET)
     paths = write_comparison(report, tmp_path / "cmp.json")
     saved = json.loads(paths["json"].read_text())
     check_schema(saved)
-    assert saved["n_clips"] == 28 and saved["n_subjects"] == 4 and saved["synthetic"] is True
+    assert saved["n_clips"] == 42 and saved["n_subjects"] == 6 and saved["synthetic"] is True
     deep = next(r for r in saved["results"] if r["method"] == "c3d")
     assert "skipped" not in deep and deep["n_parameters"] > 0
     assert set(saved["learning_curve"]["methods"]) == {"lbptop-linear-svm", "c3d"}
-    # 2 training subjects per fold: half keeps one
+    # 4 training subjects per fold (one clip per class each): half keeps two
     points = saved["learning_curve"]["methods"]["c3d"]
-    assert [p["train_subjects_per_fold"] for p in points] == [[1, 1], [2, 2]]
+    assert [p["train_subjects_per_fold"] for p in points] == [[2, 2, 2], [4, 4, 4]]
     assert saved["importance"]["c3d"]["family"] == "deep"
     assert len(saved["importance"]["lbptop-linear-svm"]["top"]) == 3
     markdown = paths["markdown"].read_text()
@@ -139,7 +141,7 @@ def test_compare_command_without_torch_skips_the_deep_rows(tiny, tmp_path, monke
     options = [f"--dataset-option={k}={json.dumps(v)}" for k, v in TINY.items()]
     status = main(["compare", "--dataset", "synthetic", "--root", str(root), *options,
                    "--cache", str(cache), "--size", "64", "--frames", "8", "--protocol", "kfold",
-                   "--folds", "2", "--methods", "lbptop-linear-svm,c3d", "--fractions", "50,100",
+                   "--folds", "3", "--methods", "lbptop-linear-svm,c3d", "--fractions", "50,100",
                    "--repeats", "1", "--top", "2", "--report", str(out), "--quiet"])
     assert status == 0
     saved = json.loads(out.read_text())
@@ -148,7 +150,7 @@ def test_compare_command_without_torch_skips_the_deep_rows(tiny, tmp_path, monke
     assert deep == {"method": "c3d", "family": "deep", "skipped": "install handcrafted_dfer[deep]"}
     assert list(saved["learning_curve"]["methods"]) == ["lbptop-linear-svm"]
     assert saved["learning_curve"]["skipped"] == {"c3d": "install handcrafted_dfer[deep]"}
-    assert saved["protocol"] == "kfold" and saved["n_folds"] == 2
+    assert saved["protocol"] == "kfold" and saved["n_folds"] == 3
     markdown = out.with_suffix(".md").read_text()
     assert "skipped: install handcrafted_dfer[deep]" in markdown
     printed = capsys.readouterr().out

@@ -53,7 +53,8 @@ def toy():
     pytest.importorskip("torch")
     X, y = ramp_clips(12, seed=1)
     X_test, y_test = ramp_clips(6, seed=2)
-    groups = np.repeat(np.arange(12), 3)  # 12 "subjects", one clip of each class
+    # 12 "subjects", one clip of each class; ids as the runner passes them (object array)
+    groups = np.array([f"S{i:03d}" for i in np.repeat(np.arange(12), 3)], dtype=object)
     clf = deep.C3DClassifier(epochs=12, lr=3e-3, patience=12, seed=0, **SMALL)
     clf.fit([as_aligned(v) for v in X], y, groups=groups)
     return clf, X, y, groups, X_test, y_test

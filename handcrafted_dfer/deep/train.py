@@ -182,6 +182,7 @@ class C3DClassifier(ClassifierMixin, BaseEstimator):
             if groups.shape != y.shape:
                 raise ValueError(f"groups must have one entry per clip; got shape {groups.shape} "
                                  f"for {len(clips)} clips")
+            groups = groups.astype(str)  # subject ids of any type (object arrays included)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"fit needs at least two classes; got {self.classes_.tolist()}")
@@ -231,7 +232,8 @@ class C3DClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(model_state, bytes):
             model = self._new_model(len(self.classes_))
             model.load_state_dict(_state_from_bytes(model_state, "the pickled C3DClassifier"))
-            self.model_ = model.to(self._torch_device(), memory_format=torch.channels_last_3d).eval()
+            model = model.to(self._torch_device(), memory_format=torch.channels_last_3d)
+            self.model_ = model.eval()
 
     # ------------------------------------------------------------------ training
 
@@ -467,8 +469,8 @@ def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     offsets = rng.integers(0, 2 * shift + 1, size=(n, 2))
     x = torch.stack([padded[i, :, :, dy:dy + side, dx:dx + side]
                      for i, (dy, dx) in enumerate(offsets)])
-    contrast = torch.from_numpy(rng.uniform(*_CONTRAST, n).astype(np.float32)).view(n, 1, 1, 1, 1)
-    brightness = torch.from_numpy(rng.uniform(*_BRIGHTNESS, n).astype(np.float32)).view(n, 1, 1, 1, 1)
+    contrast, brightness = (torch.from_numpy(rng.uniform(*bounds, n).astype(np.float32))
+                            .view(n, 1, 1, 1, 1) for bounds in (_CONTRAST, _BRIGHTNESS))
     mean = x.mean(dim=(1, 2, 3, 4), keepdim=True)
     return ((x - mean) * contrast + mean + brightness).clamp_(0.0, 1.0)
 
