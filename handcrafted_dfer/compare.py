@@ -210,8 +210,9 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
     def run(data, chosen, *, protocol, protocol_options, return_models=False):
         return run_evaluation(data, chosen, protocol=protocol, protocol_options=protocol_options,
                               config=config, cache_dir=cache_dir, n_jobs=n_jobs, backend=backend,
-                              progress=progress, seed=seed, return_models=return_models, deep_params=deep_params,
-                              feature_params=feature_params, classifier_options=classifier_options)
+                              progress=progress, seed=seed, return_models=return_models,
+                              deep_params=deep_params, feature_params=feature_params,
+                              classifier_options=classifier_options)
 
     report = run(dataset, methods, protocol=protocol, protocol_options=protocol_options,
                  return_models=True)
@@ -232,7 +233,8 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
         feature_names = folds[0]["feature_names"]
         table = held_out_block_importance(
             [(f["estimator"], f["X_test"], y[f["test"]]) for f in folds],
-            feature_names=feature_names, n_repeats=importance_repeats, random_state=seed)
+            feature_names=feature_names, n_repeats=importance_repeats, random_state=seed,
+            progress=progress, desc=f"importance {name}")
         namer = BlockNamer.from_feature_names(feature_names, landmarks=landmarks, size=size)
         explain["blocks"][name] = (table, namer)
         importance[name] = {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from tqdm.auto import tqdm
 
 from .blocks import Block, group_columns
 
@@ -61,7 +62,7 @@ def _scores(y_true, y_pred) -> np.ndarray:
 
 
 def block_permutation_importance(estimator, X, y, *, feature_names, n_repeats: int = 5,
-                                 random_state=0) -> dict:
+                                 random_state=0, progress=None) -> dict:
     """Score drops of one fitted estimator when each block of ``X`` is permuted.
 
     Parameters
@@ -77,11 +78,18 @@ def block_permutation_importance(estimator, X, y, *, feature_names, n_repeats: i
     n_repeats : int
         Permutations per block.
     random_state : int or numpy.random.Generator
+    progress : tqdm bar, optional
+        Advanced by one per block.
 
     Returns
     -------
     dict
         ``Block -> ndarray (n_repeats, 2)`` of drops in (accuracy, UAR).
+
+    Notes
+    -----
+    The ``n_repeats`` permuted copies of the fold are stacked and predicted in one call per block
+    (the estimator predicts each row on its own, so this equals one call per repeat).
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -89,27 +97,31 @@ def block_permutation_importance(estimator, X, y, *, feature_names, n_repeats: i
         raise ValueError(f"X must be 2D with one column per feature name ({len(feature_names)}); "
                          f"got shape {X.shape}")
     if X.shape[0] != y.shape[0] or X.shape[0] < 2:
-        raise ValueError(f"X and y must describe the same clips, at least 2; got {X.shape[0]} and {y.shape[0]}")
+        raise ValueError(f"X and y must describe the same clips, at least 2; got {X.shape[0]} "
+                         f"and {y.shape[0]}")
     if n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive integer; got {n_repeats}")
     rng = np.random.default_rng(random_state)
     blocks, column_block = group_columns(feature_names)
+    n = X.shape[0]
     baseline = _scores(y, estimator.predict(X))
+    stacked = np.tile(X, (n_repeats, 1))  # all repeats of one block predicted in one call
     drops = {}
-    permuted = X.copy()
     for b, block in enumerate(blocks):
         cols = np.flatnonzero(column_block == b)
-        out = np.empty((n_repeats, 2))
         for r in range(n_repeats):
-            permuted[:, cols] = X[rng.permutation(X.shape[0])][:, cols]
-            out[r] = baseline - _scores(y, estimator.predict(permuted))
-        permuted[:, cols] = X[:, cols]
-        drops[block] = out
+            stacked[r * n:(r + 1) * n, cols] = X[rng.permutation(n)][:, cols]
+        pred = np.asarray(estimator.predict(stacked)).reshape(n_repeats, n)
+        drops[block] = np.array([baseline - _scores(y, p) for p in pred])
+        stacked[:, cols] = np.tile(X[:, cols], (n_repeats, 1))
+        if progress is not None:
+            progress.update(1)
     return drops
 
 
-def held_out_block_importance(folds, *, feature_names, n_repeats: int = 5,
-                              random_state=0) -> list[BlockImportance]:
+def held_out_block_importance(folds, *, feature_names, n_repeats: int = 5, random_state=0,
+                              progress: bool = False, desc: str = "block importance"
+                              ) -> list[BlockImportance]:
     """Block permutation importance averaged over held-out folds, most important first.
 
     Parameters
@@ -122,23 +134,31 @@ def held_out_block_importance(folds, *, feature_names, n_repeats: int = 5,
         Permutations per block and fold.
     random_state : int
         Seed; each fold draws its own stream from it.
+    progress : bool
+        Show a tqdm bar over blocks x folds.
+    desc : str
+        Label of the bar.
 
     Returns
     -------
     list of BlockImportance
         Sorted by mean accuracy drop, then UAR drop, both descending.
     """
-    seeds = np.random.SeedSequence(random_state)
-    collected: dict[Block, list[np.ndarray]] = {}
-    for estimator, X_test, y_test in folds:
-        rng = np.random.default_rng(seeds.spawn(1)[0])
-        fold = block_permutation_importance(estimator, X_test, y_test, feature_names=feature_names,
-                                            n_repeats=n_repeats, random_state=rng)
-        for block, drops in fold.items():
-            collected.setdefault(block, []).append(drops)
-    if not collected:
+    folds = list(folds)
+    if not folds:
         raise ValueError("held_out_block_importance needs at least one fold")
     blocks, column_block = group_columns(feature_names)
+    seeds = np.random.SeedSequence(random_state)
+    collected: dict[Block, list[np.ndarray]] = {}
+    with tqdm(total=len(blocks) * len(folds), desc=desc, unit="block",
+              disable=not progress) as bar:
+        for estimator, X_test, y_test in folds:
+            rng = np.random.default_rng(seeds.spawn(1)[0])
+            fold = block_permutation_importance(estimator, X_test, y_test,
+                                                feature_names=feature_names, n_repeats=n_repeats,
+                                                random_state=rng, progress=bar)
+            for block, drops in fold.items():
+                collected.setdefault(block, []).append(drops)
     n_columns = np.bincount(column_block, minlength=len(blocks))
     table = []
     for b, block in enumerate(blocks):

@@ -33,6 +33,9 @@ PLANE_AXES = ((1, 2), (0, 2), (0, 1))
 #: Interleaved copies of each private histogram (see :func:`lbptop_counts`).
 LANES = 4
 
+#: Centres per strip of rows handled in one loop (a strip has at least one row).
+STRIP = 2048
+
 
 def n_bins(P: int, mapping: str) -> int:
     """Number of histogram bins of a mapping: ``P(P-1)+3``, ``P+2`` or ``2**P``."""
@@ -96,6 +99,18 @@ def _fractions(offsets: np.ndarray, length: int) -> np.ndarray:
     return pos - np.floor(pos)
 
 
+def _per_element(fractions: np.ndarray, axis: int, shape: tuple) -> np.ndarray:
+    """Weights ``(1 - d, d)`` of each pattern at every element of a flattened ``H x W`` frame.
+
+    ``fractions`` holds ``d`` per pattern and coordinate along ``axis`` (1: rows, 2: columns).
+    """
+    H, W = shape[1], shape[2]
+    d = fractions[:, :H, None] if axis == 1 else fractions[:, None, :W]
+    d = np.broadcast_to(d, (fractions.shape[0], H, W)).reshape(fractions.shape[0], H * W)
+    return np.ascontiguousarray(np.stack([1.0 - d, d], axis=1))
+
+
+@functools.lru_cache(maxsize=16)
 def plane_tables(P: tuple, radius: tuple, shape: tuple):
     """Offsets and interpolation weights of the three planes' neighbours.
 
@@ -103,7 +118,10 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
     then returns the voxel value exactly). The others are interpolated in two steps that repeat
     scikit-image's arithmetic: along the plane's column axis first (``top`` and ``bottom``), which
     depends only on the column offset and so is shared by every neighbour, plane and centre row
-    with that offset (a *column pattern*), then along the row axis.
+    with that offset (a *column pattern*), then along the row axis. Weights that vary along y or x
+    are given for every element of a flattened ``H x W`` frame, so that the kernel runs one loop
+    over many rows at once; ``1 - d`` is stored next to ``d`` (the same float64 value that
+    scikit-image computes).
 
     Parameters
     ----------
@@ -116,41 +134,60 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
 
     Returns
     -------
-    lo, hi : ndarray of int64, shape (3, 2, P_max)
-        ``floor`` and ``ceil`` of the row (``[:, 0]``) and column (``[:, 1]``) offsets.
-    row_frac : ndarray of float64, shape (3, P_max, max(shape))
-        Row weight ``dr`` of each neighbour at each absolute row coordinate.
+    off : ndarray of int64, shape (3, 3, P_max)
+        Per plane and neighbour: ``floor`` and ``ceil`` of the row offset (``[:, 0]``, ``[:, 1]``,
+        in rows of the plane) and the flat offset within a frame of the directly read voxel, or
+        of the column-interpolated value, of the ``floor`` row (``[:, 2]``).
+    t_frac : ndarray of float64, shape (3, P_max, 2, T)
+        Row weights ``(1 - dr, dr)`` of the XT and YT neighbours at each frame.
+    xy_frac : ndarray of float64, shape (P_max, 2, H * W)
+        Row weights ``(1 - dr, dr)`` of the XY neighbours at each element of a frame.
     pattern : ndarray of int64, shape (3, P_max)
         -1 for a directly read neighbour, else its column pattern (of the x patterns for the XY
         and XT planes, of the y patterns for YT).
     x_patterns, y_patterns : tuple (lo, hi, frac)
-        Column offsets (int64, shape (n,)) and column weights ``dc`` at each absolute coordinate
-        (float64, shape (n, W) or (n, H)) of the column patterns along x and along y.
+        Flat offsets within a frame (int64, shape (n,)) of the ``floor`` and ``ceil`` columns and
+        weights ``(1 - dc, dc)`` at each element of a frame (float64, shape (n, 2, H * W)) of the
+        column patterns along x and along y. All read-only.
     """
+    T, H, W = shape
     p_max = max(P)
-    lo = np.zeros((3, 2, p_max), dtype=np.int64)
-    hi = np.zeros((3, 2, p_max), dtype=np.int64)
-    row_frac = np.zeros((3, p_max, max(shape)), dtype=np.float64)
+    off = np.zeros((3, 3, p_max), dtype=np.int64)
+    t_frac = np.zeros((3, p_max, 2, T), dtype=np.float64)
+    xy_frac = np.zeros((p_max, 2, H * W), dtype=np.float64)
     pattern = np.full((3, p_max), -1, dtype=np.int64)
     keys = {1: [], 2: []}  # distinct column offsets along y (axis 1) and x (axis 2)
+    stride = {1: W, 2: 1}  # flat step within a frame along y and x
     for k, (row_axis, col_axis) in enumerate(PLANE_AXES):
         rp, cp = sampling_offsets(P[k], radius[row_axis], radius[col_axis])
-        for j, off in enumerate((rp, cp)):
-            lo[k, j, : P[k]] = np.floor(off)
-            hi[k, j, : P[k]] = np.ceil(off)
-        row_frac[k, : P[k], : shape[row_axis]] = _fractions(rp, shape[row_axis])
+        off[k, 0, : P[k]] = np.floor(rp)
+        off[k, 1, : P[k]] = np.ceil(rp)
+        # flat offset within a frame: XY rows are y; XT, YT rows are frames (offset 0 in frame)
+        row_step = W if k == 0 else 0
+        off[k, 2, : P[k]] = off[k, 0, : P[k]] * row_step
+        if k == 0:
+            xy_frac[: P[k]] = _per_element(_fractions(rp, H), 1, shape)
+        else:
+            dr = _fractions(rp, T)
+            t_frac[k, : P[k]] = np.stack([1.0 - dr, dr], axis=1)
         for p in range(P[k]):
             if rp[p] != np.floor(rp[p]) or cp[p] != np.floor(cp[p]):
                 if cp[p] not in keys[col_axis]:
                     keys[col_axis].append(cp[p])
                 pattern[k, p] = keys[col_axis].index(cp[p])
+            else:
+                off[k, 2, p] += int(np.floor(cp[p])) * stride[col_axis]
 
     def patterns(axis):
-        off = np.asarray(keys[axis], dtype=np.float64)
-        return (np.floor(off).astype(np.int64), np.ceil(off).astype(np.int64),
-                _fractions(off, shape[axis]))
+        o = np.asarray(keys[axis], dtype=np.float64)
+        return (np.floor(o).astype(np.int64) * stride[axis],
+                np.ceil(o).astype(np.int64) * stride[axis],
+                _per_element(_fractions(o, shape[axis]), axis, shape))
 
-    return lo, hi, row_frac, pattern, patterns(2), patterns(1)
+    tables = (off, t_frac, xy_frac, pattern, patterns(2), patterns(1))
+    for a in (off, t_frac, xy_frac, pattern, *tables[4], *tables[5]):
+        a.flags.writeable = False
+    return tables
 
 
 @njit(cache=True, inline="always")
@@ -160,32 +197,35 @@ def _bits_direct(code, sample, centre, shift):
 
 
 @njit(cache=True, inline="always")
-def _bits_rows(code, top, bottom, dr, centre, shift):
-    # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0
-    wr = 1.0 - dr
+def _bits_rows(code, top, bottom, w, centre, shift):
+    # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0; one weight per element
+    for i in range(code.shape[0]):
+        code[i] |= np.int32(w[0, i] * top[i] + w[1, i] * bottom[i] - centre[i] >= 0.0) << shift
+
+
+@njit(cache=True, inline="always")
+def _bits_rows_scalar(code, top, bottom, wr, dr, centre, shift):
+    # the same with one weight for the whole range
     for i in range(code.shape[0]):
         code[i] |= np.int32(wr * top[i] + dr * bottom[i] - centre[i] >= 0.0) << shift
 
 
 @njit(cache=True, inline="always")
-def _columns(out, a, b, dc):
+def _columns(out, a, b, w):
     # scikit-image's (1 - dc) * I[r, c0] + dc * I[r, c1], one weight per element
     for i in range(out.shape[0]):
-        out[i] = (1.0 - dc[i]) * a[i] + dc[i] * b[i]
-
-
-@njit(cache=True, inline="always")
-def _columns_scalar(out, a, b, dc):
-    # the same with one weight for the whole row
-    wc = 1.0 - dc
-    for i in range(out.shape[0]):
-        out[i] = wc * a[i] + dc * b[i]
+        out[i] = w[0, i] * a[i] + w[1, i] * b[i]
 
 
 @njit(cache=True, parallel=True)
-def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_patterns, tables,
-                  t_blocks, y_blocks, x_blocks, n_bins, map_late, n_threads):
+def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
+                  tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, n_threads):
     """LBP-TOP counts per block and plane.
+
+    Each frame is handled as one flat array of ``H * W`` values, in strips of several rows: a
+    neighbour's samples for all the centres of a strip are one contiguous range (centres on the
+    border columns get meaningless codes, which are not counted), so the loops are long and
+    there is little fixed cost per row.
 
     Parameters
     ----------
@@ -193,7 +233,7 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     margin : ndarray of int64, shape (3,)
         Border (t, y, x) without valid centres: ``ceil`` of the radius along each axis.
     P : ndarray of int64, shape (3,)
-    lo, hi, row_frac, pattern, x_patterns, y_patterns
+    off, t_frac, xy_frac, pattern, x_patterns, y_patterns
         From :func:`plane_tables`.
     tables : ndarray of int32, shape (3, 2**P_max)
         Mapping table of each plane (from :func:`mapping_table`).
@@ -212,12 +252,15 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     ndarray of int64, shape (n_t, n_y, n_x, 3, n_bins)
     """
     T, H, W = volume.shape
+    HW = H * W
+    flat = volume.reshape(T, HW)
     mt, my, mx = margin[0], margin[1], margin[2]
     n_t, n_y, n_x = T - 2 * mt, H - 2 * my, W - 2 * mx
     ring = 2 * mt + 1  # frames t - mt ... t + mt of column-interpolated values, by f % ring
     xp_lo, xp_hi, xp_frac = x_patterns
     yp_lo, yp_hi, yp_frac = y_patterns
     gt, gy, gx = t_blocks.shape[0], y_blocks.shape[0], x_blocks.shape[0]
+    strip = max(1, STRIP // W)  # centre rows per strip
     n_chunks = min(n_threads, n_t)
     # private histograms per chunk of centre frames (each chunk runs on one thread), each in
     # LANES interleaved copies so that runs of one bin do not wait on each other's increments
@@ -225,75 +268,69 @@ def lbptop_counts(volume, margin, P, lo, hi, row_frac, pattern, x_patterns, y_pa
     private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_hist), dtype=np.int64)
     for chunk in prange(n_chunks):
         hist = private[chunk]
-        cols_x = np.empty((xp_lo.shape[0], ring, H, n_x), dtype=np.float64)
-        cols_y = np.empty((yp_lo.shape[0], ring, n_y, n_x), dtype=np.float64)
-        codes = np.empty((3, n_x), dtype=np.int32)
+        # column-interpolated frames, valid on [mx, HW - mx) (x) and [my W, HW - my W) (y)
+        cols_x = np.zeros((xp_lo.shape[0], ring, HW), dtype=np.float64)
+        cols_y = np.zeros((yp_lo.shape[0], ring, HW), dtype=np.float64)
+        codes = np.empty((3, strip * W), dtype=np.int32)
         t_start = mt + chunk * n_t // n_chunks
         t_stop = mt + (chunk + 1) * n_t // n_chunks
         for t in range(t_start, t_stop):
             for f in range(t - mt if t == t_start else t + mt, t + mt + 1):
-                # column interpolation along x (XY, XT planes) and along y (YT plane)
                 for j in range(xp_lo.shape[0]):
-                    c0, c1 = mx + xp_lo[j], mx + xp_hi[j]
-                    for y in range(H):
-                        _columns(cols_x[j, f % ring, y], volume[f, y, c0:c0 + n_x],
-                                 volume[f, y, c1:c1 + n_x], xp_frac[j, mx:W - mx])
+                    s, e = mx, HW - mx
+                    _columns(cols_x[j, f % ring, s:e], flat[f, s + xp_lo[j]:e + xp_lo[j]],
+                             flat[f, s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, :, s:e])
                 for j in range(yp_lo.shape[0]):
-                    for yv in range(n_y):
-                        y = my + yv
-                        _columns_scalar(cols_y[j, f % ring, yv], volume[f, y + yp_lo[j], mx:W - mx],
-                                        volume[f, y + yp_hi[j], mx:W - mx], yp_frac[j, y])
+                    s, e = my * W, HW - my * W
+                    _columns(cols_y[j, f % ring, s:e], flat[f, s + yp_lo[j]:e + yp_lo[j]],
+                             flat[f, s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, :, s:e])
             tv = t - mt
-            for y in range(my, H - my):
-                yv = y - my
-                centre = volume[t, y, mx:W - mx]
+            for y0 in range(my, H - my, strip):
+                y1 = min(y0 + strip, H - my)
+                s = y0 * W + mx  # first and last centre of the strip, flat in the frame
+                e = (y1 - 1) * W + W - mx
+                n = e - s
+                centre = flat[t, s:e]
                 for k in range(3):
-                    code = codes[k]
+                    code = codes[k, :n]
                     code[:] = 0
                     for p in range(P[k]):
                         shift = np.int32(p)
-                        r0, r1 = lo[k, 0, p], hi[k, 0, p]
-                        c0 = lo[k, 1, p]
+                        r0, r1, o = off[k, 0, p], off[k, 1, p], off[k, 2, p]
                         j = pattern[k, p]
-                        if k == 0:  # XY: rows y, columns x
+                        if k == 0:  # XY: rows y, columns x, within frame t
                             if j < 0:
-                                _bits_direct(code, volume[t, y + r0, mx + c0:W - mx + c0],
-                                             centre, shift)
+                                _bits_direct(code, flat[t, s + o:e + o], centre, shift)
                             else:
-                                _bits_rows(code, cols_x[j, t % ring, y + r0],
-                                           cols_x[j, t % ring, y + r1], row_frac[k, p, y],
-                                           centre, shift)
-                        elif k == 1:  # XT: rows t, columns x
-                            if j < 0:
-                                _bits_direct(code, volume[t + r0, y, mx + c0:W - mx + c0],
-                                             centre, shift)
-                            else:
-                                _bits_rows(code, cols_x[j, (t + r0) % ring, y],
-                                           cols_x[j, (t + r1) % ring, y], row_frac[k, p, t],
-                                           centre, shift)
-                        else:  # YT: rows t, columns y
-                            if j < 0:
-                                _bits_direct(code, volume[t + r0, y + c0, mx:W - mx], centre,
-                                             shift)
-                            else:
-                                _bits_rows(code, cols_y[j, (t + r0) % ring, yv],
-                                           cols_y[j, (t + r1) % ring, yv], row_frac[k, p, t],
-                                           centre, shift)
+                                c = cols_x[j, t % ring]
+                                d = (r1 - r0) * W
+                                _bits_rows(code, c[s + o:e + o], c[s + o + d:e + o + d],
+                                           xy_frac[p, :, s:e], centre, shift)
+                        elif j < 0:  # XT, YT read directly in frame t + r0
+                            _bits_direct(code, flat[t + r0, s + o:e + o], centre, shift)
+                        else:  # XT: columns x; YT: columns y
+                            c = cols_x[j] if k == 1 else cols_y[j]
+                            _bits_rows_scalar(code, c[(t + r0) % ring, s:e],
+                                              c[(t + r1) % ring, s:e], t_frac[k, p, 0, t],
+                                              t_frac[k, p, 1, t], centre, shift)
                     if not map_late:
                         table = tables[k]
-                        for i in range(n_x):
+                        for i in range(n):
                             code[i] = table[code[i]]
-                for bt in range(gt):
-                    if tv < t_blocks[bt, 0] or tv >= t_blocks[bt, 1]:
-                        continue
-                    for by in range(gy):
-                        if yv < y_blocks[by, 0] or yv >= y_blocks[by, 1]:
+                for y in range(y0, y1):
+                    yv = y - my
+                    row = (y - y0) * W  # code index of the centre (y, mx)
+                    for bt in range(gt):
+                        if tv < t_blocks[bt, 0] or tv >= t_blocks[bt, 1]:
                             continue
-                        for bx in range(gx):
-                            for k in range(3):
-                                h = hist[bt, by, bx, k]
-                                for i in range(x_blocks[bx, 0], x_blocks[bx, 1]):
-                                    h[i % LANES, codes[k, i]] += 1
+                        for by in range(gy):
+                            if yv < y_blocks[by, 0] or yv >= y_blocks[by, 1]:
+                                continue
+                            for bx in range(gx):
+                                for k in range(3):
+                                    h = hist[bt, by, bx, k]
+                                    for i in range(x_blocks[bx, 0], x_blocks[bx, 1]):
+                                        h[i % LANES, codes[k, row + i]] += 1
     counts = private.sum(axis=0).sum(axis=-2)
     if not map_late:
         return counts
