@@ -2,14 +2,16 @@
 
 Each subcommand lives in its own module under :mod:`handcrafted_dfer.commands` and provides
 ``add_parser(subparsers)`` (which registers its arguments and sets ``func``) and the function it
-points ``func`` at. Errors of type :class:`~handcrafted_dfer.errors.DferError` are printed without a
-traceback and give exit status 2.
+points ``func`` at. Bad input (:class:`~handcrafted_dfer.errors.DferError`) and invalid parameter
+values (``ValueError``) are printed without a traceback and give exit status 2; set the environment
+variable ``DFER_DEBUG=1`` to see the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except DferError as exc:
+    except (DferError, ValueError) as exc:
+        if os.environ.get("DFER_DEBUG"):
+            raise
         print(f"dfer {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
