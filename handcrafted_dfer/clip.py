@@ -49,7 +49,8 @@ class AlignedClip:
         landmarks = np.asarray(self.landmarks, dtype=np.float32)
         valid = np.asarray(self.valid, dtype=bool)
         if landmarks.shape != (t, 68, 2):
-            raise ValueError(f"AlignedClip.landmarks must have shape ({t}, 68, 2); got {landmarks.shape}")
+            raise ValueError(f"AlignedClip.landmarks must have shape ({t}, 68, 2); "
+                             f"got {landmarks.shape}")
         if valid.shape != (t,):
             raise ValueError(f"AlignedClip.valid must have shape ({t},); got {valid.shape}")
         object.__setattr__(self, "frames", frames)

@@ -27,11 +27,8 @@ import os
 import pathlib
 import re
 
-import numpy as np
-
 from .config import PreprocessConfig
 from .datasets.base import Dataset
-from .datasets.protocols import get_folds
 from .evaluate.report import markdown_report, plot_confusions, report_paths
 from .evaluate.runner import parse_methods, prepare_clips, run_evaluation
 from .explain.blocks import BlockNamer, mean_landmarks
@@ -42,7 +39,6 @@ __all__ = [
     "DEFAULT_METHODS",
     "LEARNING_FRACTIONS",
     "DEEP_INTERPRETABILITY",
-    "subject_fraction_folds",
     "run_comparison",
     "markdown_comparison",
     "write_comparison",
@@ -70,82 +66,38 @@ _GENERALISATION_NOTE = ("Not measured by a single-dataset run: train on one data
                         "another (e.g. a lab set against an in-the-wild set) to measure it.")
 
 
-def subject_fraction_folds(dataset: Dataset, folds, fraction: float, *, seed: int = 0) -> list:
-    """Folds whose training side keeps a random ``fraction`` of its subjects (test sides kept).
-
-    Whole subjects are kept or dropped. At least one subject is kept, and subjects are added (in
-    the same random order) until every class of the full training side has at least two clips
-    (or all it had), which the classifiers' inner searches and calibration need.
-
-    Parameters
-    ----------
-    dataset : Dataset
-        Every clip must have a subject id.
-    folds : list of (ndarray, ndarray)
-        Train and test indices into ``dataset.clips``.
-    fraction : float in (0, 1]
-    seed : int
-
-    Returns
-    -------
-    list of (ndarray, ndarray)
-    """
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
-    subjects = dataset.subjects
-    if any(s is None for s in subjects):
-        raise ValueError("a learning curve over subjects needs a subject id for every clip")
-    y = dataset.y
-    subjects = subjects.astype(str)
-    out = []
-    for k, (train, test) in enumerate(folds):
-        train = np.asarray(train)
-        rng = np.random.default_rng([seed, k, int(round(fraction * 1000))])
-        order = rng.permutation(np.unique(subjects[train]))
-        classes, counts = np.unique(y[train], return_counts=True)
-        needed = np.minimum(counts, 2)
-        n = max(1, int(round(fraction * len(order))))
-        while True:
-            kept = train[np.isin(subjects[train], order[:n])]
-            have = np.array([np.sum(y[kept] == c) for c in classes])
-            if np.all(have >= needed) or n >= len(order):
-                break
-            n += 1
-        out.append((np.sort(kept), np.asarray(test)))
-    return out
-
-
 def _fold_stat(entry: dict, key: str) -> tuple[float, float]:
     """Mean and std over folds of one score of a runner result entry."""
     stat = entry["per_fold"][key]
     return stat["mean"], stat["std"]
 
 
-def _curve_point(entry: dict, fraction: float, n_subjects: list) -> dict:
+def _curve_point(entry: dict, fraction: float) -> dict:
     acc, acc_std = _fold_stat(entry, "accuracy")
     uar, uar_std = _fold_stat(entry, "uar")
-    return {"fraction": fraction, "train_subjects_per_fold": [int(n) for n in n_subjects],
+    return {"fraction": fraction,
+            "train_subjects_per_fold": [d["n_train_subjects"] for d in entry["fold_details"]],
             "accuracy": acc, "accuracy_std": acc_std, "uar": uar, "uar_std": uar_std,
             "fit_seconds": entry["fit_seconds"]}
 
 
-def _learning_curve(dataset, base_report, methods, *, protocol, protocol_options, fractions,
-                    seed, run) -> dict:
-    """Scores of ``methods`` at each fraction of training subjects (1.0 is read from the report)."""
+def _learning_curve(dataset, base_report, methods, *, fractions, run) -> dict:
+    """Scores of ``methods`` at each fraction of training subjects (1.0 is read from the report).
+
+    ``run(dataset, methods, train_subject_fraction=f)`` evaluates the methods on the report's
+    protocol with only that fraction of each fold's training subjects, without the second fit that
+    measures memory.
+    """
     by_name = {r["method"]: r for r in base_report["results"]}
-    base_folds = get_folds(dataset, protocol, **(protocol_options or {}))
-    subjects = dataset.subjects.astype(str)
     curve: dict[str, list] = {m.name: [] for m in methods}
     for fraction in sorted(fractions):
-        folds = subject_fraction_folds(dataset, base_folds, fraction, seed=seed)
-        n_subjects = [len(np.unique(subjects[train])) for train, _ in folds]
         if fraction == 1.0:
             entries = [by_name[m.name] for m in methods]
         else:
-            with_folds = Dataset(dataset.name, dataset.root, dataset.clips, dataset.labels, folds)
-            entries = run(with_folds, methods, protocol="official", protocol_options=None)["results"]
+            entries = run(dataset, methods, train_subject_fraction=fraction,
+                          measure_memory=False)["results"]
         for method, entry in zip(methods, entries):
-            curve[method.name].append(_curve_point(entry, fraction, n_subjects))
+            curve[method.name].append(_curve_point(entry, fraction))
     return curve
 
 
@@ -159,7 +111,8 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
                    backend: str | None = None, progress: bool = True,
                    fractions=LEARNING_FRACTIONS, importance_repeats: int = 5, top: int = 10,
                    seed: int = 0, deep_params: dict | None = None,
-                   feature_params: dict | None = None, classifier_options: dict | None = None) -> dict:
+                   feature_params: dict | None = None,
+                   classifier_options: dict | None = None) -> dict:
     """Run every method on the same folds and measure accuracy, compute, data needs, blocks.
 
     Parameters
@@ -207,15 +160,14 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
     if top < 1:
         raise ValueError(f"top must be a positive integer; got {top}")
 
-    def run(data, chosen, *, protocol, protocol_options, return_models=False):
+    def run(data, chosen, **options):
         return run_evaluation(data, chosen, protocol=protocol, protocol_options=protocol_options,
                               config=config, cache_dir=cache_dir, n_jobs=n_jobs, backend=backend,
-                              progress=progress, seed=seed, return_models=return_models,
-                              deep_params=deep_params, feature_params=feature_params,
-                              classifier_options=classifier_options)
+                              progress=progress, seed=seed, deep_params=deep_params,
+                              feature_params=feature_params,
+                              classifier_options=classifier_options, **options)
 
-    report = run(dataset, methods, protocol=protocol, protocol_options=protocol_options,
-                 return_models=True)
+    report = run(dataset, methods, return_models=True)
     fitted = report.pop("_folds")
     clips, _ = prepare_clips(dataset, config, cache_dir=cache_dir, n_jobs=n_jobs, backend=backend,
                              progress=False)
@@ -243,16 +195,16 @@ def run_comparison(dataset: Dataset, methods=DEFAULT_METHODS, *, protocol: str,
             "top": [{**row.to_dict(), "name": namer.describe(row.block)} for row in table[:top]],
         }
 
-    handcrafted = [r for r in report["results"] if r["family"] == "handcrafted" and _is_evaluated(r)]
-    best = max(handcrafted, key=lambda r: (r["uar"], r["accuracy"]))["method"] if handcrafted else None
+    handcrafted = [r for r in report["results"]
+                   if r["family"] == "handcrafted" and _is_evaluated(r)]
+    best = (max(handcrafted, key=lambda r: (r["uar"], r["accuracy"]))["method"]
+            if handcrafted else None)
     curve_methods = [m for m in methods if m.name == best
                      or (m.family == "deep" and _is_evaluated(
                          next(r for r in report["results"] if r["method"] == m.name)))]
     curve = {}
     if fractions and curve_methods:
-        curve = _learning_curve(dataset, report, curve_methods, protocol=protocol,
-                                protocol_options=protocol_options, fractions=fractions, seed=seed,
-                                run=run)
+        curve = _learning_curve(dataset, report, curve_methods, fractions=fractions, run=run)
     report["learning_curve"] = {
         "basis": "fraction of each fold's training subjects kept; test folds unchanged; "
                  "scores are mean and std over folds",
@@ -307,7 +259,8 @@ def _table1(report: dict) -> list[str]:
         if dimension == "accuracy":
             return f"UAR {_pm(entry, 'uar')} %, accuracy {_pm(entry, 'accuracy')} %"
         if dimension == "compute":
-            return (f"fit {entry['fit_seconds']:.1f} s/fold, {entry['predict_ms_per_clip']:.1f} ms/clip, "
+            return (f"fit {entry['fit_seconds']:.1f} s/fold, "
+                    f"{entry['predict_ms_per_clip']:.1f} ms/clip, "
                     f"{entry['model_bytes'] / 1024:.0f} KB, {_size(entry)}")
         if dimension == "data":
             points = curve.get(name)
@@ -343,8 +296,8 @@ def summary_tables(report: dict) -> str:
     ]
     for r in results:
         if _is_evaluated(r):
-            lines.append(f"| {r['method']} | {r['family']} | {_pm(r, 'accuracy')} | {_pm(r, 'uar')} "
-                         f"| {_pm(r, 'war')} | {_pm(r, 'f1_macro')} |")
+            lines.append(f"| {r['method']} | {r['family']} | {_pm(r, 'accuracy')} "
+                         f"| {_pm(r, 'uar')} | {_pm(r, 'war')} | {_pm(r, 'f1_macro')} |")
         else:
             lines.append(f"| {r['method']} | {r['family']} | skipped: {r['skipped']} | | | |")
     lines += ["", "## Compute", "",
@@ -387,14 +340,16 @@ def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
     lc = report["learning_curve"]
     if lc["methods"]:
         fractions = lc["fractions"]
-        lines += [f"Accuracy (mean ± std over folds, %) on the unchanged test folds with a fraction "
-                  f"of each fold's training subjects. Best handcrafted method ({lc['selection']}): "
+        lines += [f"Accuracy (mean ± std over folds, %) on the unchanged test folds with a "
+                  f"fraction of each fold's training subjects. Best handcrafted method "
+                  f"({lc['selection']}): "
                   f"`{lc['best_handcrafted']}`.", "",
                   "| method | " + " | ".join(f"{100 * f:.0f} % subjects" for f in fractions) + " |",
                   "|---" * (len(fractions) + 1) + "|"]
         for name, points in lc["methods"].items():
             lines.append(f"| {name} | " + " | ".join(
-                f"{100 * p['accuracy']:.1f} ± {100 * p['accuracy_std']:.1f}" for p in points) + " |")
+                f"{100 * p['accuracy']:.1f} ± {100 * p['accuracy_std']:.1f}" for p in points)
+                + " |")
         if "learning_curve" in figures:
             lines += ["", f"![learning curve]({figures['learning_curve']})"]
     else:
@@ -409,10 +364,12 @@ def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
             continue
         lines += [f"Top {len(info['top'])} of {info['n_blocks']} blocks "
                   f"({info['n_repeats']} permutations x {info['n_folds']} folds):", "",
-                  "| rank | block | feature group | accuracy drop | UAR drop |", "|---|---|---|---|---|"]
+                  "| rank | block | feature group | accuracy drop | UAR drop |",
+                  "|---|---|---|---|---|"]
         for rank, row in enumerate(info["top"], start=1):
             lines.append(f"| {rank} | {row['name']} | `{row['block']}` | "
-                         f"{100 * row['accuracy_drop']:.1f} ± {100 * row['accuracy_drop_std']:.1f} | "
+                         f"{100 * row['accuracy_drop']:.1f} ± "
+                         f"{100 * row['accuracy_drop_std']:.1f} | "
                          f"{100 * row['uar_drop']:.1f} ± {100 * row['uar_drop_std']:.1f} |")
         lines.append("")
         for kind in ("blocks", "heatmap"):
@@ -423,7 +380,8 @@ def markdown_comparison(report: dict, *, figures: dict | None = None) -> str:
     if "confusion" in figures:
         lines += [f"![confusion matrices]({figures['confusion']})", ""]
     details = markdown_report(report).split("\n")
-    lines += ["## Evaluation details", ""] + [("#" + s if s.startswith("#") else s) for s in details[1:]]
+    lines += ["## Evaluation details", ""] + [("#" + s if s.startswith("#") else s)
+                                              for s in details[1:]]
     return "\n".join(lines)
 
 

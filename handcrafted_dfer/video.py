@@ -1,9 +1,10 @@
 """Frame readers: video files, folders of frame images, and NumPy arrays, one frame at a time.
 
 :func:`open_video` is the single entry point. It checks the source at once (a missing path, an
-empty or undecodable file, or an empty frame folder raises :class:`~handcrafted_dfer.errors.VideoReadError`
-before any work is done) and returns a :class:`FrameStream`, which can be iterated more than once
-and never holds the whole video in memory.
+empty or undecodable file, or an empty frame folder raises
+:class:`~handcrafted_dfer.errors.VideoReadError` before any work is done) and returns a
+:class:`FrameStream`, which can be iterated more than once and never holds the whole video in
+memory.
 
 Frame counts stored in video containers are not trusted: ``n_frames_hint`` is only the container's
 claim, and ``n_frames`` is set to the number of frames actually decoded once a pass has finished.
@@ -246,11 +247,13 @@ def open_video(source: str | os.PathLike | np.ndarray, *, fps: float | None = No
         raise ValueError(f"fps must be a positive number; got {fps}")
     if isinstance(source, np.ndarray):
         if source.ndim not in (3, 4) or (source.ndim == 4 and source.shape[3] not in (1, 3, 4)):
-            raise ValueError(f"a frame array must be [N, H, W] or [N, H, W, 3]; got shape {source.shape}")
+            raise ValueError(f"a frame array must be [N, H, W] or [N, H, W, 3]; "
+                             f"got shape {source.shape}")
         if source.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"a frame array must be uint8 or uint16; got {source.dtype}")
         if source.shape[0] == 0 or source.shape[1] == 0 or source.shape[2] == 0:
-            raise VideoReadError("<array>", f"expected at least one non-empty frame; got shape {source.shape}")
+            raise VideoReadError("<array>", f"expected at least one non-empty frame; "
+                                 f"got shape {source.shape}")
         return FrameStream(kind="array", path="<array>", fps=fps or DEFAULT_FPS,
                            n_frames_hint=int(source.shape[0]), array=source)
     path = pathlib.Path(source)
@@ -262,7 +265,8 @@ def open_video(source: str | os.PathLike | np.ndarray, *, fps: float | None = No
         return FrameStream(kind="folder", path=str(path), fps=fps or DEFAULT_FPS,
                            n_frames_hint=len(files), files=files)
     if not path.exists():
-        raise VideoReadError(path, "no such file or folder; expected a video file or a frame folder")
+        raise VideoReadError(path, "no such file or folder; expected a video file or a frame "
+                             "folder")
     if path.suffix.lower() in FRAME_EXTENSIONS:
         return FrameStream(kind="folder", path=str(path), fps=fps or DEFAULT_FPS,
                            n_frames_hint=1, files=[path])

@@ -11,9 +11,8 @@ import pytest
 import handcrafted_dfer.deep
 from handcrafted_dfer.cli import main
 from handcrafted_dfer.commands.demo import demo_readme
-from handcrafted_dfer.compare import run_comparison, subject_fraction_folds, write_comparison
+from handcrafted_dfer.compare import run_comparison, write_comparison
 from handcrafted_dfer.config import PreprocessConfig
-from handcrafted_dfer.datasets.base import Clip, Dataset
 from handcrafted_dfer.datasets.synthetic import load_synthetic
 from handcrafted_dfer.explain.blocks import parse_feature_name
 
@@ -78,29 +77,6 @@ def check_schema(report: dict) -> None:
             assert "block" in row["name"]
 
 
-def test_subject_fraction_folds_keep_tests_and_subsample_training_subjects():
-    # 8 subjects with 3 clips each: two of class a, one of class b
-    subjects = [f"S{k}" for k in range(8) for _ in range(3)]
-    clips = [Clip(f"c{i}", f"p{i}", "a" if i % 3 else "b", int(i % 3 == 0), s, "toy")
-             for i, s in enumerate(subjects)]
-    ds = Dataset("toy", "/nowhere", clips, ("a", "b"))
-    subj = np.array(subjects)
-    folds = [(np.flatnonzero(~np.isin(subj, test)), np.flatnonzero(np.isin(subj, test)))
-             for test in (["S0", "S1"], ["S2", "S3"])]
-    # of 6 training subjects; 0.1 would keep one, but class b needs two clips: two subjects
-    for fraction, expected in ((0.1, 2), (0.25, 2), (0.5, 3), (1.0, 6)):
-        out = subject_fraction_folds(ds, folds, fraction, seed=3)
-        for (train, test), (full_train, full_test) in zip(out, folds):
-            np.testing.assert_array_equal(test, full_test)
-            kept = set(subj[train])
-            assert len(kept) == expected and kept <= set(subj[full_train])
-            assert not kept & set(subj[test])
-            # whole subjects: every clip of a kept subject is kept
-            assert set(train) == set(np.flatnonzero(np.isin(subj, list(kept))))
-    with pytest.raises(ValueError, match="fraction"):
-        subject_fraction_folds(ds, folds, 0.0)
-
-
 def test_comparison_with_torch_writes_report_and_figures(tiny, tmp_path):
     pytest.importorskip("torch")
     root, cache = tiny
@@ -156,3 +132,19 @@ def test_compare_command_without_torch_skips_the_deep_rows(tiny, tmp_path, monke
     printed = capsys.readouterr().out
     assert "skipped: install handcrafted_dfer[deep]" in printed and "synthetic" in printed
     assert str(out.with_suffix(".md")) in printed
+
+
+def test_compare_has_no_features_option_and_checks_positive_integers(capsys):
+    from handcrafted_dfer.cli import build_parser
+
+    parser = build_parser()
+    base = ["compare", "--dataset", "synthetic", "--report", "r.json"]
+    args = parser.parse_args(base + ["--repeats", "3"])
+    assert args.repeats == 3 and not hasattr(args, "features")
+    for bad in (["--features", "hog3d"], ["--repeats", "0"], ["--top", "x"]):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(base + bad)
+        assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --features" in err
+    assert "expected a positive integer; got 0" in err and "got 'x'" in err

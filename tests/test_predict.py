@@ -72,3 +72,16 @@ def test_windows_cover_the_whole_real_video(shared_videos, tmp_path):
     assert covered.all()
     png = plot_timeline(result, tmp_path / "timeline.png")
     assert cv2.imread(str(png)) is not None
+
+
+@pytest.mark.parametrize("option", ["--window", "--stride"])
+def test_window_and_stride_must_be_positive_integers(option, capsys):
+    from handcrafted_dfer.cli import build_parser
+
+    parser = build_parser()
+    base = ["predict", "v.mp4", "--model", "m.joblib"]
+    assert getattr(parser.parse_args(base + [option, "3"]), option[2:]) == 3
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(base + [option, "0"])
+    assert exc.value.code == 2
+    assert f"argument {option}: expected a positive integer; got 0" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 
 from handcrafted_dfer.datasets import Clip, Dataset
 from handcrafted_dfer.datasets.ckplus import load_ckplus
-from handcrafted_dfer.datasets.protocols import get_folds
+from handcrafted_dfer.datasets.protocols import get_folds, subject_fraction_folds
 from handcrafted_dfer.errors import DferError
 
 # Subject ids in natural order, written by hand (the oracle for the round-robin deal).
@@ -91,6 +91,57 @@ def test_official_folds_passed_through():
     ds = make_dataset(subjects=["a", "b"], clips_per_subject=2, official=folds)
     [(train, test)] = get_folds(ds, "official")
     assert list(train) == [0, 1, 3] and list(test) == [2]
+
+
+def test_subject_fraction_folds_keep_tests_and_subsample_training_subjects():
+    # 8 subjects with 3 clips each: two of class a, one of class b
+    subjects = [f"S{k}" for k in range(8) for _ in range(3)]
+    clips = [Clip(f"c{i}", f"p{i}", "a" if i % 3 else "b", int(i % 3 == 0), s, "toy")
+             for i, s in enumerate(subjects)]
+    ds = Dataset("toy", "/nowhere", clips, ("a", "b"))
+    subj = np.array(subjects)
+    folds = [(np.flatnonzero(~np.isin(subj, test)), np.flatnonzero(np.isin(subj, test)))
+             for test in (["S0", "S1"], ["S2", "S3"])]
+    # of 6 training subjects; 0.1 would keep one, but class b needs two clips: two subjects
+    for fraction, expected in ((0.1, 2), (0.25, 2), (0.5, 3), (1.0, 6)):
+        out = subject_fraction_folds(ds, folds, fraction, seed=3)
+        for (train, test), (full_train, full_test) in zip(out, folds):
+            np.testing.assert_array_equal(test, full_test)
+            kept = set(subj[train])
+            assert len(kept) == expected and kept <= set(subj[full_train])
+            assert not kept & set(subj[test])
+            # whole subjects: every clip of a kept subject is kept
+            assert set(train) == set(np.flatnonzero(np.isin(subj, list(kept))))
+    with pytest.raises(ValueError, match="fraction"):
+        subject_fraction_folds(ds, folds, 0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_subject_fraction_of_kfold_folds(seed):
+    # 12 subjects dealt to 4 folds: 9 training subjects per fold; every subject has 5 clips
+    # covering the 3 classes (two of them twice), so no class forces extra subjects
+    ds = make_dataset()
+    subjects = np.array([c.subject for c in ds.clips])
+    folds = get_folds(ds, "kfold", n_splits=4)
+    for fraction, expected in ((1 / 3, 3), (2 / 3, 6), (1.0, 9)):
+        out = subject_fraction_folds(ds, folds, fraction, seed=seed)
+        assert len(out) == 4
+        for (train, test), (full_train, full_test) in zip(out, folds):
+            np.testing.assert_array_equal(test, full_test)
+            kept = set(subjects[train])
+            assert len(kept) == expected
+            assert kept <= set(subjects[full_train]) and not kept & set(subjects[test])
+            assert set(train) == set(np.flatnonzero(np.isin(subjects, list(kept))))
+        assert_subject_independent(ds, out)
+        # the same seed gives the same subsets
+        again = subject_fraction_folds(ds, folds, fraction, seed=seed)
+        assert all(np.array_equal(a[0], b[0]) for a, b in zip(out, again))
+
+
+def test_subject_fraction_needs_subject_ids():
+    ds = make_dataset(subjects=["a", None])
+    with pytest.raises(ValueError, match="subject id"):
+        subject_fraction_folds(ds, [(np.array([0, 1, 2]), np.array([3]))], 0.5)
 
 
 @pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")

@@ -137,6 +137,8 @@ def test_end_to_end_skipped_and_cache_reuse(tiny_dataset, tmp_path):
     assert result["war"] == pytest.approx(result["accuracy"])
     assert result["n_features"] > 0 and result["model_bytes"] > 0
     assert result["fit_seconds"] > 0 and result["predict_ms_per_clip"] > 0
+    assert result["peak_memory_mb"] > 0  # measured by default
+    assert [f["n_train_subjects"] for f in result["fold_details"]] == [2, 2, 2]
     assert first["cache"]["clips_computed"] == 7
     assert first["cache"]["features_computed"] == 6
 
@@ -149,6 +151,31 @@ def test_end_to_end_skipped_and_cache_reuse(tiny_dataset, tmp_path):
     assert _cache_files(cache) == before  # nothing rewritten, nothing added
     assert second["results"][0]["confusion"] == result["confusion"]
     assert second["skipped"] == first["skipped"]
+
+
+def test_train_subject_fraction_keeps_whole_subjects_and_the_protocol(tiny_dataset, tmp_path):
+    # every good clip listed twice (same file, so preprocessed from the same cache entry): each of
+    # the 3 subjects then has two clips of each class, so one subject alone is a usable training
+    # side and half of a LOSO fold's 2 training subjects is 1
+    good = [c for c in tiny_dataset.clips if c.subject != "S999"]
+    clips = [Clip(f"{c.id}_{copy}", c.path, c.label, c.label_index, c.subject, c.dataset)
+             for c in good for copy in (0, 1)]
+    dataset = Dataset("synthetic", tiny_dataset.root, clips, tiny_dataset.labels)
+    report = run_evaluation(dataset, "lbptop-linear-svm", protocol="loso",
+                            cache_dir=tmp_path / "cache", progress=False,
+                            train_subject_fraction=0.5, measure_memory=False)
+    assert report["protocol"] == "loso" and report["train_subject_fraction"] == 0.5
+    (result,) = report["results"]
+    assert result["peak_memory_mb"] is None
+    assert result["n_folds"] == 3
+    for fold in result["fold_details"]:
+        # one whole training subject (4 clips) of the two; the held-out subject's 4 clips tested
+        assert fold["n_train_subjects"] == 1 and fold["n_train"] == 4 and fold["n_test"] == 4
+    assert sorted(s for f in result["fold_details"] for s in f["test_subjects"]) == [
+        "S901", "S902", "S903"]
+    with pytest.raises(ValueError, match="train_subject_fraction"):
+        run_evaluation(dataset, "lbptop-linear-svm", protocol="loso",
+                       cache_dir=tmp_path / "cache", progress=False, train_subject_fraction=0.0)
 
 
 def test_deep_method_entry(tiny_dataset, tmp_path, monkeypatch):

@@ -1,11 +1,13 @@
-"""``dfer compare``: handcrafted methods and the 3D CNN on the same clips and folds, Table-1 style."""
+"""``dfer compare``: handcrafted methods and the 3D CNN on the same clips and folds, Table-1
+style."""
 
 from __future__ import annotations
 
 import argparse
 
-from .evaluate import (PROTOCOLS, _positive_int, add_data_arguments, cache_from_args,
-                       config_from_args, dataset_from_args)
+from ._args import positive_int
+from .evaluate import (PROTOCOLS, add_data_arguments, cache_from_args, config_from_args,
+                       dataset_from_args)
 
 __all__ = ["add_parser", "run", "add_comparison_arguments", "comparison_options", "print_summary"]
 
@@ -25,11 +27,11 @@ def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fractions", type=_fractions, default=(0.25, 0.5, 0.75, 1.0),
                         metavar="PCTS", help="learning-curve percentages of each fold's training "
                         "subjects (default 25,50,75,100)")
-    parser.add_argument("--repeats", type=_positive_int, default=5, metavar="N",
+    parser.add_argument("--repeats", type=positive_int, default=5, metavar="N",
                         help="permutations per block and fold for block importance (default 5)")
-    parser.add_argument("--top", type=_positive_int, default=10, metavar="N",
+    parser.add_argument("--top", type=positive_int, default=10, metavar="N",
                         help="blocks listed per handcrafted method (default 10)")
-    parser.add_argument("--deep-epochs", type=_positive_int, metavar="N",
+    parser.add_argument("--deep-epochs", type=positive_int, metavar="N",
                         help="largest number of training epochs of the 3D CNN (default: "
                         "C3DClassifier's)")
 
@@ -50,7 +52,8 @@ def comparison_options(args, *, cache_dir, deep_params: dict | None = None) -> d
         deep_params["epochs"] = args.deep_epochs
     return {"fractions": args.fractions, "importance_repeats": args.repeats, "top": args.top,
             "seed": args.seed, "deep_params": deep_params, "n_jobs": args.jobs,
-            "backend": getattr(args, "backend", None), "progress": not args.quiet, "cache_dir": cache_dir}
+            "backend": getattr(args, "backend", None), "progress": not args.quiet,
+            "cache_dir": cache_dir}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -67,17 +70,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "each handcrafted method by permutation on held-out folds). Writes OUT.json, OUT.md and "
         "PNG figures next to OUT.json.",
     )
-    add_data_arguments(parser)
-    for action in parser._actions:  # --features comes with the shared arguments; --methods rules
-        if action.dest == "features":
-            action.help = argparse.SUPPRESS
+    add_data_arguments(parser, features=False)
     parser.add_argument("--methods", default=DEFAULT_METHODS, metavar="LIST",
                         help="comma-separated methods: <features>-<classifier> (features lbptop, "
                         "hog3d, flow joined by '+', or fusion; classifier svm, linear-svm, "
                         f"chi2-svm, rf) or c3d (default {DEFAULT_METHODS})")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="loso",
-                        help="loso, kfold (subject-independent), official or holdout (default loso)")
-    parser.add_argument("--folds", type=_positive_int, metavar="K",
+                        help="loso, kfold (subject-independent), official or holdout "
+                        "(default loso)")
+    parser.add_argument("--folds", type=positive_int, metavar="K",
                         help="number of folds of --protocol kfold (default: the protocol's)")
     add_comparison_arguments(parser)
     parser.add_argument("--report", required=True, metavar="OUT.json",

@@ -7,7 +7,7 @@ import os
 import pathlib
 import time
 
-from .evaluate import _positive_int
+from ._args import positive_int
 
 __all__ = ["add_parser", "run", "DEMO", "DEMO_NET", "QUICK", "demo_readme"]
 
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help=f"smaller and faster: {QUICK['subjects']} subjects, "
                         f"{QUICK['clips_per_class']} clip per class, methods {QUICK['methods']}, "
                         f"{QUICK['deep']['epochs']} epochs")
-    parser.add_argument("--jobs", type=_positive_int, default=_default_jobs(), metavar="N",
+    parser.add_argument("--jobs", type=positive_int, default=_default_jobs(), metavar="N",
                         help="parallel clips and torch threads (default: the CPUs available, "
                         "at most 4)")
     parser.add_argument("--cache", metavar="DIR",

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 
 from ..classify import CLASSIFIERS
 from ..config import PreprocessConfig
+from ._args import key_value, positive_int
 
 __all__ = ["add_parser", "run", "add_data_arguments", "dataset_from_args", "config_from_args",
            "cache_from_args", "methods_from_args"]
@@ -20,25 +20,16 @@ __all__ = ["add_parser", "run", "add_data_arguments", "dataset_from_args", "conf
 PROTOCOLS = ("loso", "kfold", "official", "holdout")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
-    return value
 
+def add_data_arguments(parser: argparse.ArgumentParser, *, features: bool = True) -> None:
+    """Dataset, preprocessing, features, parallelism and cache arguments.
 
-def _key_value(text: str) -> tuple:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Dataset, preprocessing, features, classifier, parallelism and cache arguments."""
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    features : bool
+        Add ``--features`` (commands that name whole methods, like ``dfer compare``, do not).
+    """
     from ..datasets import DATASETS
 
     defaults = PreprocessConfig()
@@ -47,13 +38,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", metavar="DIR",
                         help="dataset folder (or manifest CSV); for 'synthetic' it may be omitted "
                         "(default CACHE/synthetic, generated on first use)")
-    parser.add_argument("--dataset-option", action="append", type=_key_value, default=[],
+    parser.add_argument("--dataset-option", action="append", type=key_value, default=[],
                         metavar="KEY=VALUE", dest="dataset_options",
                         help="loader option, e.g. include_neutral=true (repeatable; JSON values)")
-    parser.add_argument("--features", default="lbptop", metavar="NAMES",
-                        help="extractors concatenated into one descriptor: lbptop, hog3d, flow, "
-                        "joined by commas, or 'fusion' (default lbptop)")
-    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+    if features:
+        parser.add_argument("--features", default="lbptop", metavar="NAMES",
+                            help="extractors concatenated into one descriptor: lbptop, hog3d, "
+                            "flow, joined by commas, or 'fusion' (default lbptop)")
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="clips preprocessed and described in parallel (default 1)")
     parser.add_argument("--backend", metavar="NAME",
                         help="joblib backend of the clip-parallel stages (e.g. dask with a running "
@@ -61,9 +53,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", metavar="DIR",
                         help="feature store (default $XDG_CACHE_HOME/handcrafted_dfer or "
                         "~/.cache/handcrafted_dfer)")
-    parser.add_argument("--size", type=_positive_int, default=defaults.size,
+    parser.add_argument("--size", type=positive_int, default=defaults.size,
                         help=f"side of the aligned face crop (default {defaults.size})")
-    parser.add_argument("--frames", type=_positive_int, default=defaults.frames,
+    parser.add_argument("--frames", type=positive_int, default=defaults.frames,
                         help="frames per clip after temporal normalisation "
                         f"(default {defaults.frames})")
     parser.add_argument("--clahe", action="store_true", help="equalise aligned crops with CLAHE")
@@ -131,7 +123,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--protocol", choices=PROTOCOLS, default="loso",
                         help="loso (leave one subject out), kfold (subject-independent), official "
                         "(the dataset's folds) or holdout (default loso)")
-    parser.add_argument("--folds", type=_positive_int, metavar="K",
+    parser.add_argument("--folds", type=positive_int, metavar="K",
                         help="number of folds of --protocol kfold (default: the protocol's)")
     parser.add_argument("--report", required=True, metavar="OUT.json",
                         help="report file; OUT.md and OUT_confusion.png are written next to it")

@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from ._args import positive_int
+
 __all__ = ["add_parser", "run", "window_bounds", "predict_video", "plot_timeline"]
 
 
@@ -147,9 +149,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("video", metavar="VIDEO", help="video file or frame folder")
     parser.add_argument("--model", required=True, metavar="MODEL.joblib",
                         help="model file from `dfer train`")
-    parser.add_argument("--window", type=int, default=16,
+    parser.add_argument("--window", type=positive_int, default=16,
                         help="window length in source frames (default 16)")
-    parser.add_argument("--stride", type=int, default=4,
+    parser.add_argument("--stride", type=positive_int, default=4,
                         help="step between windows in source frames (default 4)")
     parser.add_argument("--json", metavar="OUT.json", help="write the windows as JSON")
     parser.add_argument("--plot", metavar="OUT.png", help="write a timeline plot")
@@ -162,8 +164,6 @@ def run(args: argparse.Namespace) -> int:
     """Predict, print a table, and write the requested files."""
     from ..modelfile import load_model
 
-    if args.window < 1 or args.stride < 1:
-        raise SystemExit("dfer predict: error: --window and --stride must be positive")
     model = load_model(args.model)
     result = predict_video(args.video, model, window=args.window, stride=args.stride,
                            progress=not args.quiet)

@@ -6,15 +6,9 @@ import argparse
 import dataclasses
 
 from ..config import PreprocessConfig
+from ._args import positive_int
 
 __all__ = ["add_parser", "run"]
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
-    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,11 +21,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "canonical face (grey, SIZE x SIZE), resample to FRAMES frames and save an AlignedClip "
         "as .npz.",
     )
-    parser.add_argument("input", metavar="INPUT", help="video file (mp4/avi/mov/mkv) or frame folder")
+    parser.add_argument("input", metavar="INPUT",
+                        help="video file (mp4/avi/mov/mkv) or frame folder")
     parser.add_argument("--out", required=True, metavar="CLIP.npz", help="where to write the clip")
-    parser.add_argument("--size", type=_positive_int, default=defaults.size,
+    parser.add_argument("--size", type=positive_int, default=defaults.size,
                         help=f"side of the square face crop in pixels (default {defaults.size})")
-    parser.add_argument("--frames", type=_positive_int, default=defaults.frames,
+    parser.add_argument("--frames", type=positive_int, default=defaults.frames,
                         help=f"frames after temporal normalisation (default {defaults.frames})")
     parser.add_argument("--clahe", action="store_true", help="equalise each crop with CLAHE")
     parser.add_argument("--preview", metavar="SHEET.png",

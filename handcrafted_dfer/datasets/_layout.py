@@ -130,40 +130,66 @@ class Lister:
             root, f"expected {what} at {' or '.join(repr(c + '/') for c in candidates)} under this "
             f"folder; {self.found(root)}")
 
-    def find_source(self, root: pathlib.Path, sources: dict[str, Sequence[str]],
-                    source: str | None, *, dataset: str) -> tuple[str, pathlib.Path]:
-        """The clip source asked for, or the first of ``sources`` present, and its folder.
+    def find_clips(self, root: pathlib.Path, sources: dict[str, Sequence[str]],
+                   source: str | None, *, dataset: str) -> tuple[pathlib.Path, dict[str, str]]:
+        """The folder of the clip source asked for (or of the first present) and its clips.
 
         Parameters
         ----------
         root : Path
         sources : dict
             Source name -> folder spellings (as for :meth:`find_dir`), in order of preference.
+            The source ``"video"`` holds video files; every other source holds frame folders.
         source : str or None
             A key of ``sources``, or None for the first one present.
         dataset : str
             Dataset name, for messages.
+
+        Returns
+        -------
+        folder : Path
+        clips : dict
+            Clip id -> path, as :meth:`media` returns it.
 
         Raises
         ------
         ValueError
             When ``source`` is not a key of ``sources``.
         DatasetLayoutError
-            When the folder is missing (or, for None, when none of them exists).
+            When the folder is missing (or, for None, when none of them exists), or two clips
+            share a name.
         """
         if source is not None:
             if source not in sources:
                 raise ValueError(f"source must be one of {', '.join(sources)} or None, "
                                  f"got {source!r}")
-            return source, self.find_dir(root, sources[source],
-                                         what=f"the {dataset} {source!r} clips")
-        for name, spellings in sources.items():
-            found = self.find_dir(root, spellings, what="", required=False)
-            if found is not None:
-                return name, found
-        expected = " or ".join(repr(s + "/") for spellings in sources.values() for s in spellings)
-        raise DatasetLayoutError(root, f"expected the {dataset} clips at {expected}; "
-                                 f"{self.found(root)}")
+            folder = self.find_dir(root, sources[source], what=f"the {dataset} {source!r} clips")
+        else:
+            for source, spellings in sources.items():
+                folder = self.find_dir(root, spellings, what="", required=False)
+                if folder is not None:
+                    break
+            else:
+                expected = " or ".join(repr(s + "/") for spellings in sources.values()
+                                       for s in spellings)
+                raise DatasetLayoutError(root, f"expected the {dataset} clips at {expected}; "
+                                         f"{self.found(root)}")
+        return folder, self.media(folder, kind="video" if source == "video" else "frames")
+
+    def split_file(self, folder: pathlib.Path, name: str) -> pathlib.Path:
+        """The official split file ``name`` in ``folder`` (any letter case).
+
+        Raises
+        ------
+        LabelFileError
+            When ``folder`` holds no such file; lists what it holds.
+        """
+        matches = [n for n, is_dir in self.entries(folder).items()
+                   if not is_dir and n.lower() == name.lower()]
+        if not matches:
+            raise LabelFileError(folder / name, f"official split file not found; "
+                                 f"{self.found(folder)}")
+        return folder / matches[0]
 
     def media(self, folder: pathlib.Path, *, kind: str) -> dict[str, str]:
         """Clips in ``folder``: names without extension mapped to their paths.

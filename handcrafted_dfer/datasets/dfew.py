@@ -72,8 +72,7 @@ def load_dfew(root: str | os.PathLike, *, source: str | None = None) -> Dataset:
     """
     root = check_root(root)
     ls = Lister()
-    source, clip_dir = ls.find_source(root, DFEW_SOURCES, source, dataset="DFEW")
-    on_disk = ls.media(clip_dir, kind="video" if source == "video" else "frames")
+    clip_dir, on_disk = ls.find_clips(root, DFEW_SOURCES, source, dataset="DFEW")
     split_dir = ls.find_dir(root, ("EmoLabel_DataSplit",), what="the official split folders")
     train_dir, test_dir = (_split_folder(ls, split_dir, side) for side in ("train", "test"))
     folds = [(_read_split(ls, train_dir, k), _read_split(ls, test_dir, k))
@@ -98,11 +97,7 @@ def _split_folder(ls: Lister, split_dir: pathlib.Path, side: str) -> pathlib.Pat
 
 def _read_split(ls: Lister, folder: pathlib.Path, k: int) -> list[SplitEntry]:
     """The entries of ``set_<k>.csv`` in ``folder``."""
-    name = f"set_{k}.csv"
-    matches = [n for n, d in ls.entries(folder).items() if not d and n.lower() == name]
-    if not matches:
-        raise LabelFileError(folder / name, f"official split file not found; {ls.found(folder)}")
-    path = folder / matches[0]
+    path = ls.split_file(folder, f"set_{k}.csv")
     numbered = read_lines(path)
     entries = []
     for (line, text), row in zip(numbered, csv.reader(text for _, text in numbered)):

@@ -76,10 +76,7 @@ def load_ferv39k(root: str | os.PathLike) -> Dataset:
 
 def _read_split(ls: Lister, folder: pathlib.Path, name: str) -> list[SplitEntry]:
     """The entries of the split file ``name`` in ``folder``."""
-    matches = [n for n, d in ls.entries(folder).items() if not d and n.lower() == name.lower()]
-    if not matches:
-        raise LabelFileError(folder / name, f"official split file not found; {ls.found(folder)}")
-    path = folder / matches[0]
+    path = ls.split_file(folder, name)
     by_name = {c.lower(): c for c in FERV39K_CLASSES}
     entries = []
     for line, text in read_lines(path):

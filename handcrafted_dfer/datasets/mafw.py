@@ -62,8 +62,7 @@ def load_mafw(root: str | os.PathLike, *, source: str | None = None) -> Dataset:
     """
     root = check_root(root)
     ls = Lister()
-    source, clip_dir = ls.find_source(root, MAFW_SOURCES, source, dataset="MAFW")
-    on_disk = ls.media(clip_dir, kind="video" if source == "video" else "frames")
+    clip_dir, on_disk = ls.find_clips(root, MAFW_SOURCES, source, dataset="MAFW")
     split_dir = ls.find_dir(root, _SPLITS, what="the official folds (set_1 ... set_5)")
     folds = [tuple(_read_split(ls, split_dir, k, side) for side in ("train", "test"))
              for k in range(1, _N_FOLDS + 1)]
@@ -78,11 +77,7 @@ def _read_split(ls: Lister, split_dir: pathlib.Path, k: int, side: str) -> list[
     if fold_dir is None:
         raise DatasetLayoutError(split_dir / f"set_{k}", f"expected the folder of official fold "
                                  f"{k}; {ls.found(split_dir)}")
-    matches = [n for n, d in ls.entries(fold_dir).items() if not d and n.lower() == f"{side}.txt"]
-    if not matches:
-        raise LabelFileError(fold_dir / f"{side}.txt", f"official split file not found; "
-                             f"{ls.found(fold_dir)}")
-    path = fold_dir / matches[0]
+    path = ls.split_file(fold_dir, f"{side}.txt")
     entries = []
     for line, text in read_lines(path):
         fields = text.split()

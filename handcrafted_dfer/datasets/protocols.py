@@ -11,6 +11,9 @@ int64 arrays), and no subject is ever on both sides of a fold:
   column one train/test split).
 - ``holdout``: one stratified, subject-grouped split (scikit-learn ``StratifiedGroupKFold``),
   with about ``test_size`` of the clips in the test side.
+
+:func:`subject_fraction_folds` thins the training side of such folds to a fraction of its subjects
+(learning curves), leaving the test sides as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..errors import DferError
 from ._layout import natural_key
 from .base import Dataset
 
-__all__ = ["PROTOCOLS", "get_folds"]
+__all__ = ["PROTOCOLS", "get_folds", "subject_fraction_folds"]
 
 #: Protocol names :func:`get_folds` accepts, and the options each takes.
 PROTOCOLS = {"loso": (), "kfold": ("n_splits",), "official": (), "holdout": ("test_size", "seed")}
@@ -110,3 +113,49 @@ def _holdout(dataset: Dataset, *, test_size: float = 0.2, seed: int = 0):
     subjects = _subjects(dataset, "holdout", n_splits)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return [next(splitter.split(np.zeros(len(subjects)), dataset.y, groups=subjects))]
+
+
+def subject_fraction_folds(dataset: Dataset, folds, fraction: float, *, seed: int = 0) -> list:
+    """Folds whose training side keeps a random ``fraction`` of its subjects (test sides kept).
+
+    Whole subjects are kept or dropped. At least one subject is kept, and subjects are added (in
+    the same random order) until every class of the full training side has at least two clips
+    (or all it had), which the classifiers' inner searches and calibration need.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Every clip must have a subject id.
+    folds : list of (ndarray, ndarray)
+        Train and test indices into ``dataset.clips``.
+    fraction : float in (0, 1]
+    seed : int
+        With the fold's position and ``fraction``, seeds the order in which subjects are kept.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
+    subjects = dataset.subjects
+    if any(s is None for s in subjects):
+        raise ValueError("a learning curve over subjects needs a subject id for every clip")
+    y = dataset.y
+    subjects = subjects.astype(str)
+    out = []
+    for k, (train, test) in enumerate(folds):
+        train = np.asarray(train)
+        rng = np.random.default_rng([seed, k, int(round(fraction * 1000))])
+        order = rng.permutation(np.unique(subjects[train]))
+        classes, counts = np.unique(y[train], return_counts=True)
+        needed = np.minimum(counts, 2)
+        n = max(1, int(round(fraction * len(order))))
+        while True:
+            kept = train[np.isin(subjects[train], order[:n])]
+            have = np.array([np.sum(y[kept] == c) for c in classes])
+            if np.all(have >= needed) or n >= len(order):
+                break
+            n += 1
+        out.append((np.sort(kept), np.asarray(test)))
+    return out

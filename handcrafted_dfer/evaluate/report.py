@@ -61,7 +61,8 @@ def markdown_report(report: dict) -> str:
         lines += [f"> **Synthetic data.** {report.get('note', '')}", ""]
     lines += [
         f"- clips evaluated: {report['n_clips']} of "
-        f"{report.get('n_clips_listed', report['n_clips'])} listed; subjects: {report['n_subjects']}; folds: {report.get('n_folds', 'n/a')}"
+        f"{report.get('n_clips_listed', report['n_clips'])} listed; "
+        f"subjects: {report['n_subjects']}; folds: {report.get('n_folds', 'n/a')}"
         + (f" ({report['dropped_folds']} dropped: no usable clip on one side)"
            if report.get("dropped_folds") else ""),
         f"- classes (clips): {_classes(report)}",

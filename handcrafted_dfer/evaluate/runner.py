@@ -382,8 +382,9 @@ def evaluate_folds(make_estimator, data, y, groups, folds, *, n_classes: int,
         scores = classification_scores(y[test], pred, n_classes=n_classes)
         fold_scores.append(scores)
         test_subjects = sorted({str(g) for g in groups[test] if g is not None})
+        n_train_subjects = len({str(g) for g in groups[train] if g is not None})
         details.append({"fold": k, "n_train": int(len(train)), "n_test": int(len(test)),
-                        "test_subjects": test_subjects,
+                        "n_train_subjects": n_train_subjects, "test_subjects": test_subjects,
                         "best_params": _plain(getattr(estimator, "best_params_", None)),
                         **{key: scores[key] for key in ("accuracy", "uar", "war", "f1_macro")}})
         true_all.append(y[test])
@@ -435,18 +436,6 @@ def _usable_folds(folds, ok: np.ndarray):
     return kept, dropped
 
 
-def _subsample(train, y, fraction: float, rng) -> np.ndarray:
-    """A stratified random fraction of the training indices (at least one clip per class)."""
-    if fraction >= 1.0:
-        return train
-    keep = []
-    for c in np.unique(y[train]):
-        members = train[y[train] == c]
-        n = max(1, int(round(fraction * len(members))))
-        keep.append(rng.choice(members, size=n, replace=False))
-    return np.sort(np.concatenate(keep))
-
-
 def _deep_module():
     """The deep package when torch is importable, else None."""
     try:
@@ -460,10 +449,13 @@ def _deep_module():
 
 
 def run_evaluation(dataset, methods, *, protocol: str,
-                   config: PreprocessConfig = PreprocessConfig(), cache_dir, n_jobs: int = 1, backend: str | None = None, progress: bool = True,
-                   train_fraction: float = 1.0, seed: int = 0, return_models: bool = False,
+                   config: PreprocessConfig = PreprocessConfig(), cache_dir, n_jobs: int = 1,
+                   backend: str | None = None, progress: bool = True,
+                   train_subject_fraction: float = 1.0, measure_memory: bool = True,
+                   seed: int = 0, return_models: bool = False,
                    protocol_options: dict | None = None, feature_params: dict | None = None,
-                   classifier_options: dict | None = None, deep_params: dict | None = None) -> dict:
+                   classifier_options: dict | None = None,
+                   deep_params: dict | None = None) -> dict:
     """Evaluate methods on a dataset under a subject-independent protocol.
 
     Parameters
@@ -481,10 +473,16 @@ def run_evaluation(dataset, methods, *, protocol: str,
     backend : str, optional
         joblib backend for the clip-parallel stages.
     progress : bool
-    train_fraction : float in (0, 1]
-        Keep this stratified random fraction of each fold's training clips (learning curves).
+    train_subject_fraction : float in (0, 1]
+        Keep this random fraction of each fold's training *subjects* (whole subjects; test sides
+        unchanged), for learning curves; see
+        :func:`~handcrafted_dfer.datasets.protocols.subject_fraction_folds`. Below 1 it needs a
+        subject id for every clip.
+    measure_memory : bool
+        Fit and predict the first fold of each handcrafted method once more under tracemalloc
+        for ``peak_memory_mb`` (None when off); see :func:`evaluate_folds`.
     seed : int
-        Seed of that subsampling and of the classifiers.
+        Seed of the subject subsampling and of the classifiers.
     return_models : bool
         Add ``"_folds"`` (not JSON): per method, per fold, ``{"estimator", "test", "X_test" or
         "clips_test", "feature_names"}``.
@@ -503,10 +501,11 @@ def run_evaluation(dataset, methods, *, protocol: str,
         JSON-ready report (see INTERFACES.md): dataset, protocol, n_clips, n_subjects, labels,
         skipped, results, and the run's settings and environment.
     """
-    from ..datasets.protocols import get_folds
+    from ..datasets.protocols import get_folds, subject_fraction_folds
 
-    if not 0.0 < train_fraction <= 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1]; got {train_fraction}")
+    if not 0.0 < train_subject_fraction <= 1.0:
+        raise ValueError(f"train_subject_fraction must be in (0, 1]; got "
+                         f"{train_subject_fraction}")
     if isinstance(methods, str):
         methods = parse_methods(methods)
     start = time.perf_counter()
@@ -520,8 +519,8 @@ def run_evaluation(dataset, methods, *, protocol: str,
     if not folds:
         raise ValueError(f"no usable fold: {int((~ok).sum())} of {len(clips)} clips failed "
                          f"preprocessing (see skipped)")
-    rng = np.random.default_rng(seed)
-    folds = [(_subsample(train, y, train_fraction, rng), test) for train, test in folds]
+    if train_subject_fraction < 1.0:
+        folds = subject_fraction_folds(dataset, folds, train_subject_fraction, seed=seed)
     n_classes = len(dataset.labels)
     feature_cache: dict = {}
     results, kept_models = [], {}
@@ -555,7 +554,8 @@ def run_evaluation(dataset, methods, *, protocol: str,
             options = {"segments": histogram_segments(feature_names), "random_state": seed,
                        **(classifier_options or {})}
             entry = evaluate_folds(lambda: make_classifier(method.classifier, **options), X, y,
-                                   groups, folds, n_classes=n_classes, keep_models=return_models)
+                                   groups, folds, n_classes=n_classes, keep_models=return_models,
+                                   measure_memory=measure_memory)
             models = entry.pop("_models", None)
             entry.update({"method": method.name, "family": "handcrafted",
                           "features": list(method.features), "classifier": method.classifier,
@@ -585,7 +585,7 @@ def run_evaluation(dataset, methods, *, protocol: str,
         "preprocess": dataclasses.asdict(config),
         "feature_params": feature_params or {},
         "classifier_options": classifier_options or {},
-        "train_fraction": train_fraction,
+        "train_subject_fraction": train_subject_fraction,
         "seed": seed,
         "memory_note": MEMORY_NOTE,
         "cache": {"dir": str(store.root), **store.counts},

@@ -1,9 +1,9 @@
 """Feature names as face blocks, and block names a person can read.
 
-Every handcrafted feature is named ``family[/plane]/r<row>c<col>/t<segment>/<b|o><bin>`` (GUIDE §3),
-e.g. ``lbptop/xy/r2c3/t0/b17``, ``hog3d/r1c0/t1/o05`` or ``hof/r0c2/t0/o8``. A *block* is
-everything but the bin: one cell of the spatial grid over the aligned ``S x S`` crop, on one plane,
-in one temporal segment. :class:`BlockNamer` turns a block into a phrase such as
+Every handcrafted feature is named ``family[/plane]/r<row>c<col>/t<segment>/<b|o><bin>``
+(GUIDE §3), e.g. ``lbptop/xy/r2c3/t0/b17``, ``hog3d/r1c0/t1/o05`` or ``hof/r0c2/t0/o8``. A
+*block* is everything but the bin: one cell of the spatial grid over the aligned ``S x S`` crop, on
+one plane, in one temporal segment. :class:`BlockNamer` turns a block into a phrase such as
 ``"mouth-corner block (left), XT plane, apex segment"`` by looking at which of the 68 mean aligned
 landmarks fall inside its grid cell.
 
@@ -141,7 +141,8 @@ def parse_feature_name(name: str) -> FeatureName:
     match = _NAME.match(str(name))
     if match is None:
         raise ValueError(
-            f"feature name {name!r} does not follow family[/plane]/r<row>c<col>/t<segment>/<b|o><bin> "
+            f"feature name {name!r} does not follow "
+            "family[/plane]/r<row>c<col>/t<segment>/<b|o><bin> "
             "(e.g. 'lbptop/xy/r2c3/t0/b17' or 'hog3d/r1c0/t1/o05')"
         )
     g = match.groupdict()
@@ -256,7 +257,8 @@ class BlockNamer:
 
     def _grid(self, block: Block) -> tuple[int, int, int]:
         if block.family not in self.grids:
-            raise ValueError(f"no grid is known for family {block.family!r}; known: {sorted(self.grids)}")
+            raise ValueError(f"no grid is known for family {block.family!r}; "
+                             f"known: {sorted(self.grids)}")
         n_rows, n_cols, n_segments = self.grids[block.family]
         if block.row >= n_rows or block.col >= n_cols or block.segment >= n_segments:
             raise ValueError(f"block {block} lies outside the {block.family} grid "

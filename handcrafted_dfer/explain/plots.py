@@ -144,7 +144,8 @@ def plot_learning_curve(curve: dict, *, path: str | os.PathLike,
         x = np.array([p["fraction"] for p in points]) * 100
         acc = np.array([p["accuracy"] for p in points])
         std = np.array([p["accuracy_std"] for p in points])
-        ax.errorbar(x, acc, yerr=std, marker="o", capsize=3, color=colour, label=f"{method} accuracy")
+        ax.errorbar(x, acc, yerr=std, marker="o", capsize=3, color=colour,
+                    label=f"{method} accuracy")
         if all("uar" in p for p in points):
             ax.plot(x, [p["uar"] for p in points], linestyle="--", color=colour, alpha=0.7,
                     label=f"{method} UAR")

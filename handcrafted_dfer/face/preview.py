@@ -39,8 +39,9 @@ def contact_sheet(clip: AlignedClip, *, columns: int = 8, scale: int = 2) -> np.
     rows = -(-clip.n_frames // columns)
     sheet = np.zeros((rows * side, columns * side, 3), np.uint8)
     for t in range(clip.n_frames):
-        tile = cv2.cvtColor(cv2.resize(clip.frames[t], (side, side), interpolation=cv2.INTER_NEAREST),
-                            cv2.COLOR_GRAY2BGR)
+        tile = cv2.cvtColor(
+            cv2.resize(clip.frames[t], (side, side), interpolation=cv2.INTER_NEAREST),
+            cv2.COLOR_GRAY2BGR)
         if clip.valid[t]:
             for x, y in clip.landmarks[t] * scale:
                 cv2.circle(tile, (int(round(x)), int(round(y))), max(1, scale // 2), _GREEN, -1)
@@ -71,4 +72,5 @@ def save_contact_sheet(clip: AlignedClip, path: str | os.PathLike, *, columns: i
     except cv2.error:
         pass
     if not ok:
-        raise DferError(path, "could not write the contact sheet; expected a writable path ending in .png")
+        raise DferError(path, "could not write the contact sheet; expected a writable path "
+                        "ending in .png")

@@ -98,10 +98,12 @@ def box_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     """
     matrix = estimate_similarity(CANONICAL_68, landmarks)
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    residual = float(np.sqrt(((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum(axis=1).mean()))
+    residual = float(np.sqrt(
+        ((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum(axis=1).mean()))
     cx, cy = apply_affine(matrix, np.array([[0.5, 0.5]]))[0]
     half = scale / 2.0
-    return np.array([cx - half, cy - half, cx + half, cy + half]), (residual / scale if scale > 1e-9 else np.inf)
+    box = np.array([cx - half, cy - half, cx + half, cy + half])
+    return box, (residual / scale if scale > 1e-9 else np.inf)
 
 
 def _degraded(box: np.ndarray, residual: float, previous: np.ndarray) -> bool:

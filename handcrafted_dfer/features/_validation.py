@@ -1,4 +1,5 @@
-"""Input checks shared by the feature extractors (the scikit-image pattern: validate, convert once)."""
+"""Input checks shared by the feature extractors (the scikit-image pattern: validate, convert
+once)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def check_volume(
     """
     volume = np.asarray(volume)
     if volume.ndim != 3:
-        raise ValueError(f"{name} must be a 3D array [T, H, W]; got {volume.ndim}D of shape {volume.shape}")
+        raise ValueError(f"{name} must be a 3D array [T, H, W]; got {volume.ndim}D of shape "
+                         f"{volume.shape}")
     if min(volume.shape) == 0:
         raise ValueError(f"{name} must not have an empty axis; got shape {volume.shape}")
     if volume.shape[0] < min_frames:

@@ -48,7 +48,8 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
         """Readable feature names such as ``lbptop/xy/r2c3/t0/b17`` (see GUIDE §3)."""
         shape = getattr(self, "volume_shape_", None)
         if shape is None:
-            raise ValueError(f"{type(self).__name__} must be fitted before its feature names are known")
+            raise ValueError(f"{type(self).__name__} must be fitted before its feature names "
+                             "are known")
         return np.asarray(self._feature_names(shape), dtype=object)
 
     def _describe(self, volume):  # pragma: no cover - abstract

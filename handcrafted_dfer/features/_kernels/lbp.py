@@ -21,8 +21,8 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["MAPPINGS", "n_bins", "mapping_table", "sampling_offsets", "plane_tables",
-           "lbptop_counts"]
+__all__ = ["MAPPINGS", "n_bins", "mapping_table", "code_dtype", "sampling_offsets",
+           "plane_tables", "lbptop_counts"]
 
 #: The supported mappings (scikit-image's ``method`` names).
 MAPPINGS = ("nri_uniform", "uniform", "default")
@@ -30,7 +30,7 @@ MAPPINGS = ("nri_uniform", "uniform", "default")
 #: Rows and columns of the XY, XT and YT planes as axes of the ``[T, H, W]`` volume.
 PLANE_AXES = ((1, 2), (0, 2), (0, 1))
 
-#: Interleaved copies of each private histogram (see :func:`lbptop_counts`).
+#: Interleaved copies of each private histogram (see :func:`lbptop_counts`); a power of two.
 LANES = 4
 
 #: Centres per strip of rows handled in one loop (a strip has at least one row).
@@ -77,6 +77,14 @@ def mapping_table(P: int, mapping: str) -> np.ndarray:
     table = np.ascontiguousarray(table, dtype=np.int32)
     table.flags.writeable = False
     return table
+
+
+def code_dtype(P: tuple) -> np.dtype:
+    """Integer type of the kernel's codes for neighbours ``P`` per plane: uint8 up to P = 8.
+
+    Codes of up to 8 bits (compared with 8-bit samples) fill four times more SIMD lanes than int32.
+    """
+    return np.dtype(np.uint8) if max(P) <= 8 else np.dtype(np.int32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -191,45 +199,141 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
 
 
 @njit(cache=True, inline="always")
-def _bits_direct(code, sample, centre, shift):
+def _bits_direct(code, sample, centre, bit):
+    # sample - centre >= 0 is sample >= centre for finite values, also in the volume's own dtype;
+    # bit * (...) rather than (...) << p keeps the arithmetic in the codes' width (8 bits: SIMD)
     for i in range(code.shape[0]):
-        code[i] |= np.int32(sample[i] - centre[i] >= 0.0) << shift
+        code[i] |= bit * (sample[i] >= centre[i])
 
 
 @njit(cache=True, inline="always")
-def _bits_rows(code, top, bottom, w, centre, shift):
-    # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0; one weight per element
+def _bits_rows(code, top, bottom, w0, w1, centre, bit):
+    # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0; w0, w1 = 1 - dr, dr
+    # per element
     for i in range(code.shape[0]):
-        code[i] |= np.int32(w[0, i] * top[i] + w[1, i] * bottom[i] - centre[i] >= 0.0) << shift
+        code[i] |= bit * (w0[i] * top[i] + w1[i] * bottom[i] >= centre[i])
 
 
 @njit(cache=True, inline="always")
-def _bits_rows_scalar(code, top, bottom, wr, dr, centre, shift):
+def _bits_rows_scalar(code, top, bottom, wr, dr, centre, bit):
     # the same with one weight for the whole range
     for i in range(code.shape[0]):
-        code[i] |= np.int32(wr * top[i] + dr * bottom[i] - centre[i] >= 0.0) << shift
+        code[i] |= bit * (wr * top[i] + dr * bottom[i] >= centre[i])
 
 
 @njit(cache=True, inline="always")
-def _columns(out, a, b, w):
+def _count(h, code):
+    for i in range(code.shape[0]):
+        h[i & (LANES - 1), code[i]] += 1
+
+
+@njit(cache=True, inline="always")
+def _columns(out, a, b, w0, w1):
     # scikit-image's (1 - dc) * I[r, c0] + dc * I[r, c1], one weight per element
     for i in range(out.shape[0]):
-        out[i] = w[0, i] * a[i] + w[1, i] * b[i]
+        out[i] = w0[i] * a[i] + w1[i] * b[i]
+
+
+@njit(cache=True)
+def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac, xy_frac, pattern,
+                  x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
+                  code_dtype):
+    """Add the counts of the centre frames ``t_start <= t < t_stop`` to ``hist``.
+
+    A plain (serial) function, called once per thread by :func:`lbptop_counts`: compiled outside
+    the parallel region, its loops vectorise. Each frame is handled as one flat array of
+    ``H * W`` values, in strips of several rows: a neighbour's samples for all the centres of a
+    strip are one contiguous range (centres on the border columns get meaningless codes, which
+    are not counted), so the loops are long and there is little fixed cost per row.
+    """
+    T, H, W = volume.shape
+    HW = H * W
+    flat = volume.reshape(T, HW)
+    dflat = direct.reshape(T, HW)
+    mt, my, mx = margin[0], margin[1], margin[2]
+    ring = 2 * mt + 1  # frames t - mt ... t + mt of column-interpolated values, by f % ring
+    xp_lo, xp_hi, xp_frac = x_patterns
+    yp_lo, yp_hi, yp_frac = y_patterns
+    gt, gy, gx = t_blocks.shape[0], y_blocks.shape[0], x_blocks.shape[0]
+    strip = max(1, STRIP // W)
+    # column-interpolated frames, valid on [mx, HW - mx) (x) and [my W, HW - my W) (y)
+    cols_x = np.zeros((xp_lo.shape[0], ring, HW), dtype=np.float64)
+    cols_y = np.zeros((yp_lo.shape[0], ring, HW), dtype=np.float64)
+    codes = np.empty((3, strip * W), dtype=code_dtype)
+    for t in range(t_start, t_stop):
+        for f in range(t - mt if t == t_start else t + mt, t + mt + 1):
+            for j in range(xp_lo.shape[0]):
+                s, e = mx, HW - mx
+                _columns(cols_x[j, f % ring, s:e], flat[f, s + xp_lo[j]:e + xp_lo[j]],
+                         flat[f, s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, 0, s:e],
+                         xp_frac[j, 1, s:e])
+            for j in range(yp_lo.shape[0]):
+                s, e = my * W, HW - my * W
+                _columns(cols_y[j, f % ring, s:e], flat[f, s + yp_lo[j]:e + yp_lo[j]],
+                         flat[f, s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, 0, s:e],
+                         yp_frac[j, 1, s:e])
+        tv = t - mt
+        for y0 in range(my, H - my, strip):
+            y1 = min(y0 + strip, H - my)
+            s = y0 * W + mx  # first and last centre of the strip, flat in the frame
+            e = (y1 - 1) * W + W - mx
+            n = e - s
+            centre = flat[t, s:e]
+            centre_d = dflat[t, s:e]
+            for k in range(3):
+                code = codes[k, :n]
+                code[:] = 0
+                for p in range(P[k]):
+                    bit = code_dtype.type(1 << p)
+                    r0, r1, o = off[k, 0, p], off[k, 1, p], off[k, 2, p]
+                    j = pattern[k, p]
+                    if k == 0:  # XY: rows y, columns x, within frame t
+                        if j < 0:
+                            _bits_direct(code, dflat[t, s + o:e + o], centre_d, bit)
+                        else:
+                            c = cols_x[j, t % ring]
+                            d = (r1 - r0) * W
+                            _bits_rows(code, c[s + o:e + o], c[s + o + d:e + o + d],
+                                       xy_frac[p, 0, s:e], xy_frac[p, 1, s:e], centre, bit)
+                    elif j < 0:  # XT, YT read directly in frame t + r0
+                        _bits_direct(code, dflat[t + r0, s + o:e + o], centre_d, bit)
+                    else:  # XT: columns x; YT: columns y
+                        c = cols_x[j] if k == 1 else cols_y[j]
+                        _bits_rows_scalar(code, c[(t + r0) % ring, s:e],
+                                          c[(t + r1) % ring, s:e], t_frac[k, p, 0, t],
+                                          t_frac[k, p, 1, t], centre, bit)
+                if not map_late:
+                    table = tables[k]
+                    for i in range(n):
+                        code[i] = table[code[i]]
+            for y in range(y0, y1):
+                yv = y - my
+                row = (y - y0) * W  # code index of the centre (y, mx)
+                for bt in range(gt):
+                    if tv < t_blocks[bt, 0] or tv >= t_blocks[bt, 1]:
+                        continue
+                    for by in range(gy):
+                        if yv < y_blocks[by, 0] or yv >= y_blocks[by, 1]:
+                            continue
+                        for bx in range(gx):
+                            for k in range(3):
+                                _count(hist[bt, by, bx, k],
+                                       codes[k, row + x_blocks[bx, 0]:row + x_blocks[bx, 1]])
 
 
 @njit(cache=True, parallel=True)
-def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
-                  tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, n_threads):
+def lbptop_counts(volume, direct, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
+                  tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, code_dtype, n_threads):
     """LBP-TOP counts per block and plane.
-
-    Each frame is handled as one flat array of ``H * W`` values, in strips of several rows: a
-    neighbour's samples for all the centres of a strip are one contiguous range (centres on the
-    border columns get meaningless codes, which are not counted), so the loops are long and
-    there is little fixed cost per row.
 
     Parameters
     ----------
     volume : ndarray of float64, shape (T, H, W), C-contiguous
+    direct : ndarray, shape (T, H, W), C-contiguous
+        The same values in the volume's own dtype (``uint8``, or ``volume`` itself): the samples
+        that need no interpolation are compared with the centre in that dtype (the same result
+        as scikit-image's float64 ``sample - centre >= 0``, and 32 comparisons per instruction
+        for ``uint8``).
     margin : ndarray of int64, shape (3,)
         Border (t, y, x) without valid centres: ``ceil`` of the radius along each axis.
     P : ndarray of int64, shape (3,)
@@ -244,6 +348,8 @@ def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, 
         Count the raw codes and map the counts at the end (fast for small ``2**P``: no lookup
         per voxel, and raw codes spread over more bins, so fewer increments wait on each other),
         instead of mapping every code before counting it.
+    code_dtype : numpy.dtype
+        Integer type of the codes (from :func:`code_dtype`).
     n_threads : int
         Number of private histograms (``numba.get_num_threads()``).
 
@@ -251,86 +357,17 @@ def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, 
     -------
     ndarray of int64, shape (n_t, n_y, n_x, 3, n_bins)
     """
-    T, H, W = volume.shape
-    HW = H * W
-    flat = volume.reshape(T, HW)
-    mt, my, mx = margin[0], margin[1], margin[2]
-    n_t, n_y, n_x = T - 2 * mt, H - 2 * my, W - 2 * mx
-    ring = 2 * mt + 1  # frames t - mt ... t + mt of column-interpolated values, by f % ring
-    xp_lo, xp_hi, xp_frac = x_patterns
-    yp_lo, yp_hi, yp_frac = y_patterns
+    mt = margin[0]
+    n_t = volume.shape[0] - 2 * mt
     gt, gy, gx = t_blocks.shape[0], y_blocks.shape[0], x_blocks.shape[0]
-    strip = max(1, STRIP // W)  # centre rows per strip
     n_chunks = min(n_threads, n_t)
-    # private histograms per chunk of centre frames (each chunk runs on one thread), each in
-    # LANES interleaved copies so that runs of one bin do not wait on each other's increments
     n_hist = tables.shape[1] if map_late else n_bins
     private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_hist), dtype=np.int64)
     for chunk in prange(n_chunks):
-        hist = private[chunk]
-        # column-interpolated frames, valid on [mx, HW - mx) (x) and [my W, HW - my W) (y)
-        cols_x = np.zeros((xp_lo.shape[0], ring, HW), dtype=np.float64)
-        cols_y = np.zeros((yp_lo.shape[0], ring, HW), dtype=np.float64)
-        codes = np.empty((3, strip * W), dtype=np.int32)
-        t_start = mt + chunk * n_t // n_chunks
-        t_stop = mt + (chunk + 1) * n_t // n_chunks
-        for t in range(t_start, t_stop):
-            for f in range(t - mt if t == t_start else t + mt, t + mt + 1):
-                for j in range(xp_lo.shape[0]):
-                    s, e = mx, HW - mx
-                    _columns(cols_x[j, f % ring, s:e], flat[f, s + xp_lo[j]:e + xp_lo[j]],
-                             flat[f, s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, :, s:e])
-                for j in range(yp_lo.shape[0]):
-                    s, e = my * W, HW - my * W
-                    _columns(cols_y[j, f % ring, s:e], flat[f, s + yp_lo[j]:e + yp_lo[j]],
-                             flat[f, s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, :, s:e])
-            tv = t - mt
-            for y0 in range(my, H - my, strip):
-                y1 = min(y0 + strip, H - my)
-                s = y0 * W + mx  # first and last centre of the strip, flat in the frame
-                e = (y1 - 1) * W + W - mx
-                n = e - s
-                centre = flat[t, s:e]
-                for k in range(3):
-                    code = codes[k, :n]
-                    code[:] = 0
-                    for p in range(P[k]):
-                        shift = np.int32(p)
-                        r0, r1, o = off[k, 0, p], off[k, 1, p], off[k, 2, p]
-                        j = pattern[k, p]
-                        if k == 0:  # XY: rows y, columns x, within frame t
-                            if j < 0:
-                                _bits_direct(code, flat[t, s + o:e + o], centre, shift)
-                            else:
-                                c = cols_x[j, t % ring]
-                                d = (r1 - r0) * W
-                                _bits_rows(code, c[s + o:e + o], c[s + o + d:e + o + d],
-                                           xy_frac[p, :, s:e], centre, shift)
-                        elif j < 0:  # XT, YT read directly in frame t + r0
-                            _bits_direct(code, flat[t + r0, s + o:e + o], centre, shift)
-                        else:  # XT: columns x; YT: columns y
-                            c = cols_x[j] if k == 1 else cols_y[j]
-                            _bits_rows_scalar(code, c[(t + r0) % ring, s:e],
-                                              c[(t + r1) % ring, s:e], t_frac[k, p, 0, t],
-                                              t_frac[k, p, 1, t], centre, shift)
-                    if not map_late:
-                        table = tables[k]
-                        for i in range(n):
-                            code[i] = table[code[i]]
-                for y in range(y0, y1):
-                    yv = y - my
-                    row = (y - y0) * W  # code index of the centre (y, mx)
-                    for bt in range(gt):
-                        if tv < t_blocks[bt, 0] or tv >= t_blocks[bt, 1]:
-                            continue
-                        for by in range(gy):
-                            if yv < y_blocks[by, 0] or yv >= y_blocks[by, 1]:
-                                continue
-                            for bx in range(gx):
-                                for k in range(3):
-                                    h = hist[bt, by, bx, k]
-                                    for i in range(x_blocks[bx, 0], x_blocks[bx, 1]):
-                                        h[i % LANES, codes[k, row + i]] += 1
+        _count_frames(private[chunk], volume, direct, mt + chunk * n_t // n_chunks,
+                      mt + (chunk + 1) * n_t // n_chunks, margin, P, off, t_frac, xy_frac, pattern,
+                      x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
+                      code_dtype)
     counts = private.sum(axis=0).sum(axis=-2)
     if not map_late:
         return counts
