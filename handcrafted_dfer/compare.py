@@ -53,9 +53,9 @@ LEARNING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 #: What the deep baseline offers in place of a ranking of named blocks.
 DEEP_INTERPRETABILITY = (
     "No named blocks: the 3D CNN's evidence is spread over learned filters with no fixed face "
-    "region, plane or histogram bin. It can offer per-clip saliency (input gradients or "
-    "Grad-CAM over the last convolution block) showing where one clip's decision came from, "
-    "which a person must inspect clip by clip; it gives no dataset-level ranking of regions.")
+    "region, plane or histogram bin. Per-clip saliency (input gradients, Grad-CAM) is the usual "
+    "substitute; this toolkit does not compute it, and it would still have to be inspected clip "
+    "by clip rather than read as a ranking of regions.")
 
 _IMPORTANCE_NOTE = ("Permutation importance on held-out folds: all columns of a block (every bin "
                     "and, for flow, every direction of one grid cell, plane and temporal segment) "
@@ -273,7 +273,7 @@ def _table1(report: dict) -> list[str]:
             top = report["importance"].get(name, {}).get("top")
             if top:
                 return f"named blocks; most important: {top[0]['name']}"
-            return "per-clip saliency only (no named blocks)"
+            return "no named blocks (see the interpretability section)"
         return "not measured (one dataset; see below)"
 
     header = "| dimension | " + " | ".join(f"{c['method']} ({c['family']})" for c in columns) + " |"

@@ -137,9 +137,8 @@ def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_unif
     tables = np.zeros((3, 2 ** max(P)), dtype=np.int32)
     for k, p in enumerate(P):
         tables[k, : 2**p] = _lbp.mapping_table(p, mapping)
-    volume = np.ascontiguousarray(volume)
     counts = _lbp.lbptop_counts(
-        np.ascontiguousarray(volume, dtype=np.float64), volume, np.asarray(margin, dtype=np.int64),
+        np.ascontiguousarray(volume), np.asarray(margin, dtype=np.int64),
         np.asarray(P, dtype=np.int64), *_lbp.plane_tables(P, radius, volume.shape), tables,
         *edges, max(bins), 2 ** max(P) <= MAP_LATE_CODES, _lbp.code_dtype(P),
         numba.get_num_threads(),

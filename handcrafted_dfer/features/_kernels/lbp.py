@@ -34,7 +34,7 @@ PLANE_AXES = ((1, 2), (0, 2), (0, 1))
 LANES = 4
 
 #: Centres per strip of rows handled in one loop (a strip has at least one row).
-STRIP = 2048
+STRIP = 16384
 
 
 def n_bins(P: int, mapping: str) -> int:
@@ -235,7 +235,7 @@ def _columns(out, a, b, w0, w1):
 
 
 @njit(cache=True)
-def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac, xy_frac, pattern,
+def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac, pattern,
                   x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
                   code_dtype):
     """Add the counts of the centre frames ``t_start <= t < t_stop`` to ``hist``.
@@ -248,8 +248,7 @@ def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac,
     """
     T, H, W = volume.shape
     HW = H * W
-    flat = volume.reshape(T, HW)
-    dflat = direct.reshape(T, HW)
+    dflat = volume.reshape(T, HW)
     mt, my, mx = margin[0], margin[1], margin[2]
     ring = 2 * mt + 1  # frames t - mt ... t + mt of column-interpolated values, by f % ring
     xp_lo, xp_hi, xp_frac = x_patterns
@@ -257,20 +256,24 @@ def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac,
     gt, gy, gx = t_blocks.shape[0], y_blocks.shape[0], x_blocks.shape[0]
     strip = max(1, STRIP // W)
     # column-interpolated frames, valid on [mx, HW - mx) (x) and [my W, HW - my W) (y)
+    vals = np.empty((ring, HW), dtype=np.float64)  # float64 frames, by f % ring
     cols_x = np.zeros((xp_lo.shape[0], ring, HW), dtype=np.float64)
     cols_y = np.zeros((yp_lo.shape[0], ring, HW), dtype=np.float64)
     codes = np.empty((3, strip * W), dtype=code_dtype)
     for t in range(t_start, t_stop):
         for f in range(t - mt if t == t_start else t + mt, t + mt + 1):
+            flat = vals[f % ring]
+            for i in range(HW):
+                flat[i] = dflat[f, i]
             for j in range(xp_lo.shape[0]):
                 s, e = mx, HW - mx
-                _columns(cols_x[j, f % ring, s:e], flat[f, s + xp_lo[j]:e + xp_lo[j]],
-                         flat[f, s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, 0, s:e],
+                _columns(cols_x[j, f % ring, s:e], flat[s + xp_lo[j]:e + xp_lo[j]],
+                         flat[s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, 0, s:e],
                          xp_frac[j, 1, s:e])
             for j in range(yp_lo.shape[0]):
                 s, e = my * W, HW - my * W
-                _columns(cols_y[j, f % ring, s:e], flat[f, s + yp_lo[j]:e + yp_lo[j]],
-                         flat[f, s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, 0, s:e],
+                _columns(cols_y[j, f % ring, s:e], flat[s + yp_lo[j]:e + yp_lo[j]],
+                         flat[s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, 0, s:e],
                          yp_frac[j, 1, s:e])
         tv = t - mt
         for y0 in range(my, H - my, strip):
@@ -278,7 +281,7 @@ def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac,
             s = y0 * W + mx  # first and last centre of the strip, flat in the frame
             e = (y1 - 1) * W + W - mx
             n = e - s
-            centre = flat[t, s:e]
+            centre = vals[t % ring, s:e]
             centre_d = dflat[t, s:e]
             for k in range(3):
                 code = codes[k, :n]
@@ -322,18 +325,17 @@ def _count_frames(hist, volume, direct, t_start, t_stop, margin, P, off, t_frac,
 
 
 @njit(cache=True, parallel=True)
-def lbptop_counts(volume, direct, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
+def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
                   tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, code_dtype, n_threads):
     """LBP-TOP counts per block and plane.
 
     Parameters
     ----------
-    volume : ndarray of float64, shape (T, H, W), C-contiguous
-    direct : ndarray, shape (T, H, W), C-contiguous
-        The same values in the volume's own dtype (``uint8``, or ``volume`` itself): the samples
-        that need no interpolation are compared with the centre in that dtype (the same result
-        as scikit-image's float64 ``sample - centre >= 0``, and 32 comparisons per instruction
-        for ``uint8``).
+    volume : ndarray of uint8 or float64, shape (T, H, W), C-contiguous
+        Interpolation runs in float64 (on a copy of the few frames in use); the samples that
+        need no interpolation are compared with the centre in the volume's own dtype (the same
+        result as scikit-image's float64 ``sample - centre >= 0``, and 32 comparisons per
+        instruction for ``uint8``).
     margin : ndarray of int64, shape (3,)
         Border (t, y, x) without valid centres: ``ceil`` of the radius along each axis.
     P : ndarray of int64, shape (3,)
@@ -364,7 +366,7 @@ def lbptop_counts(volume, direct, margin, P, off, t_frac, xy_frac, pattern, x_pa
     n_hist = tables.shape[1] if map_late else n_bins
     private = np.zeros((n_chunks, gt, gy, gx, 3, LANES, n_hist), dtype=np.int64)
     for chunk in prange(n_chunks):
-        _count_frames(private[chunk], volume, direct, mt + chunk * n_t // n_chunks,
+        _count_frames(private[chunk], volume, mt + chunk * n_t // n_chunks,
                       mt + (chunk + 1) * n_t // n_chunks, margin, P, off, t_frac, xy_frac, pattern,
                       x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
                       code_dtype)
