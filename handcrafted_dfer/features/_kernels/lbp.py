@@ -248,7 +248,7 @@ def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac
     """
     T, H, W = volume.shape
     HW = H * W
-    dflat = volume.reshape(T, HW)
+    dflat = volume.reshape(T, HW)  # flat frames in the volume's own dtype
     mt, my, mx = margin[0], margin[1], margin[2]
     ring = 2 * mt + 1  # frames t - mt ... t + mt of column-interpolated values, by f % ring
     xp_lo, xp_hi, xp_frac = x_patterns
