@@ -107,14 +107,9 @@ def _fractions(offsets: np.ndarray, length: int) -> np.ndarray:
     return pos - np.floor(pos)
 
 
-def _per_element(fractions: np.ndarray, axis: int, shape: tuple) -> np.ndarray:
-    """Weights ``(1 - d, d)`` of each pattern at every element of a flattened ``H x W`` frame.
-
-    ``fractions`` holds ``d`` per pattern and coordinate along ``axis`` (1: rows, 2: columns).
-    """
-    H, W = shape[1], shape[2]
-    d = fractions[:, :H, None] if axis == 1 else fractions[:, None, :W]
-    d = np.broadcast_to(d, (fractions.shape[0], H, W)).reshape(fractions.shape[0], H * W)
+def _weights(offsets: np.ndarray, length: int) -> np.ndarray:
+    """Weights ``(1 - d, d)``, shape ``(n, 2, length)``, of every offset at every coordinate."""
+    d = _fractions(offsets, length)
     return np.ascontiguousarray(np.stack([1.0 - d, d], axis=1))
 
 
@@ -126,10 +121,11 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
     then returns the voxel value exactly). The others are interpolated in two steps that repeat
     scikit-image's arithmetic: along the plane's column axis first (``top`` and ``bottom``), which
     depends only on the column offset and so is shared by every neighbour, plane and centre row
-    with that offset (a *column pattern*), then along the row axis. Weights that vary along y or x
-    are given for every element of a flattened ``H x W`` frame, so that the kernel runs one loop
-    over many rows at once; ``1 - d`` is stored next to ``d`` (the same float64 value that
-    scikit-image computes).
+    with that offset (a *column pattern*), then along the row axis. A weight depends on one
+    coordinate only (scikit-image computes the fraction from the absolute coordinate, so its
+    rounding varies along that axis): it is given per coordinate, and the kernel uses it as a
+    scalar per row (y) or frame (t), or as one row of weights shared by all rows (x). ``1 - d``
+    is stored next to ``d`` (the same float64 value that scikit-image computes).
 
     Parameters
     ----------
@@ -148,21 +144,24 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
         of the column-interpolated value, of the ``floor`` row (``[:, 2]``).
     t_frac : ndarray of float64, shape (3, P_max, 2, T)
         Row weights ``(1 - dr, dr)`` of the XT and YT neighbours at each frame.
-    xy_frac : ndarray of float64, shape (P_max, 2, H * W)
-        Row weights ``(1 - dr, dr)`` of the XY neighbours at each element of a frame.
+    xy_frac : ndarray of float64, shape (P_max, 2, H)
+        Row weights ``(1 - dr, dr)`` of the XY neighbours at each row.
     pattern : ndarray of int64, shape (3, P_max)
         -1 for a directly read neighbour, else its column pattern (of the x patterns for the XY
         and XT planes, of the y patterns for YT).
+    pairs : ndarray of int64, shape (3, P_max, 2)
+        The interpolated neighbours of each plane two by two (a lone last one paired with
+        itself), padded with -1; the kernel handles a pair in one loop.
     x_patterns, y_patterns : tuple (lo, hi, frac)
         Flat offsets within a frame (int64, shape (n,)) of the ``floor`` and ``ceil`` columns and
-        weights ``(1 - dc, dc)`` at each element of a frame (float64, shape (n, 2, H * W)) of the
-        column patterns along x and along y. All read-only.
+        weights ``(1 - dc, dc)`` at each column (float64, shape (n, 2, W) along x, (n, 2, H) along
+        y) of the column patterns along x and along y. All read-only.
     """
     T, H, W = shape
     p_max = max(P)
     off = np.zeros((3, 3, p_max), dtype=np.int64)
     t_frac = np.zeros((3, p_max, 2, T), dtype=np.float64)
-    xy_frac = np.zeros((p_max, 2, H * W), dtype=np.float64)
+    xy_frac = np.zeros((p_max, 2, H), dtype=np.float64)
     pattern = np.full((3, p_max), -1, dtype=np.int64)
     keys = {1: [], 2: []}  # distinct column offsets along y (axis 1) and x (axis 2)
     stride = {1: W, 2: 1}  # flat step within a frame along y and x
@@ -174,10 +173,9 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
         row_step = W if k == 0 else 0
         off[k, 2, : P[k]] = off[k, 0, : P[k]] * row_step
         if k == 0:
-            xy_frac[: P[k]] = _per_element(_fractions(rp, H), 1, shape)
+            xy_frac[: P[k]] = _weights(rp, H)
         else:
-            dr = _fractions(rp, T)
-            t_frac[k, : P[k]] = np.stack([1.0 - dr, dr], axis=1)
+            t_frac[k, : P[k]] = _weights(rp, T)
         for p in range(P[k]):
             if rp[p] != np.floor(rp[p]) or cp[p] != np.floor(cp[p]):
                 if cp[p] not in keys[col_axis]:
@@ -190,10 +188,16 @@ def plane_tables(P: tuple, radius: tuple, shape: tuple):
         o = np.asarray(keys[axis], dtype=np.float64)
         return (np.floor(o).astype(np.int64) * stride[axis],
                 np.ceil(o).astype(np.int64) * stride[axis],
-                _per_element(_fractions(o, shape[axis]), axis, shape))
+                _weights(o, shape[axis]))
 
-    tables = (off, t_frac, xy_frac, pattern, patterns(2), patterns(1))
-    for a in (off, t_frac, xy_frac, pattern, *tables[4], *tables[5]):
+    # interpolated neighbours two by two (a lone last one paired with itself)
+    pairs = np.full((3, p_max, 2), -1, dtype=np.int64)
+    for k in range(3):
+        interp = np.flatnonzero(pattern[k] >= 0)
+        interp = np.append(interp, interp[-1:]) if interp.size % 2 else interp
+        pairs[k, : interp.size // 2] = interp.reshape(-1, 2)
+    tables = (off, t_frac, xy_frac, pattern, pairs, patterns(2), patterns(1))
+    for a in (off, t_frac, xy_frac, pattern, pairs, *tables[5], *tables[6]):
         a.flags.writeable = False
     return tables
 
@@ -207,18 +211,15 @@ def _bits_direct(code, sample, centre, bit):
 
 
 @njit(cache=True, inline="always")
-def _bits_rows(code, top, bottom, w0, w1, centre, bit):
-    # scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0; w0, w1 = 1 - dr, dr
-    # per element
+def _bits_rows(code, centre, top_a, bottom_a, w0_a, w1_a, bit_a, top_b, bottom_b, w0_b, w1_b,
+               bit_b):
+    # two interpolated neighbours a, b at once (one load and store of the code and one load of
+    # the centre for both); scikit-image: (1 - dr) * top + dr * bottom, then sample - centre >= 0,
+    # with w0, w1 = 1 - dr, dr
     for i in range(code.shape[0]):
-        code[i] |= bit * (w0[i] * top[i] + w1[i] * bottom[i] >= centre[i])
-
-
-@njit(cache=True, inline="always")
-def _bits_rows_scalar(code, top, bottom, wr, dr, centre, bit):
-    # the same with one weight for the whole range
-    for i in range(code.shape[0]):
-        code[i] |= bit * (wr * top[i] + dr * bottom[i] >= centre[i])
+        c = centre[i]
+        code[i] |= (bit_a * (w0_a * top_a[i] + w1_a * bottom_a[i] >= c)
+                    | bit_b * (w0_b * top_b[i] + w1_b * bottom_b[i] >= c))
 
 
 @njit(cache=True, inline="always")
@@ -234,9 +235,16 @@ def _columns(out, a, b, w0, w1):
         out[i] = w0[i] * a[i] + w1[i] * b[i]
 
 
+@njit(cache=True, inline="always")
+def _columns_scalar(out, a, b, w0, w1):
+    # the same with one weight for the whole range
+    for i in range(out.shape[0]):
+        out[i] = w0 * a[i] + w1 * b[i]
+
+
 @njit(cache=True)
 def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac, pattern,
-                  x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
+                  pairs, x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
                   code_dtype):
     """Add the counts of the centre frames ``t_start <= t < t_stop`` to ``hist``.
 
@@ -244,7 +252,10 @@ def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac
     the parallel region, its loops vectorise. Each frame is handled as one flat array of
     ``H * W`` values, in strips of several rows: a neighbour's samples for all the centres of a
     strip are one contiguous range (centres on the border columns get meaningless codes, which
-    are not counted), so the loops are long and there is little fixed cost per row.
+    are not counted), so the loops are long and there is little fixed cost per row. The XY
+    interpolated neighbours, whose row weights change from row to row, and the column
+    interpolation along x go row by row instead, with scalar weights or one shared row of them
+    (no per-element weight arrays to stream through the cache).
     """
     T, H, W = volume.shape
     HW = H * W
@@ -265,16 +276,20 @@ def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac
             flat = vals[f % ring]
             for i in range(HW):
                 flat[i] = dflat[f, i]
+            # x patterns: weights vary along x only, so one row of weights serves every row
             for j in range(xp_lo.shape[0]):
-                s, e = mx, HW - mx
-                _columns(cols_x[j, f % ring, s:e], flat[s + xp_lo[j]:e + xp_lo[j]],
-                         flat[s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, 0, s:e],
-                         xp_frac[j, 1, s:e])
+                for y in range(H):
+                    s, e = y * W + mx, y * W + W - mx
+                    _columns(cols_x[j, f % ring, s:e], flat[s + xp_lo[j]:e + xp_lo[j]],
+                             flat[s + xp_hi[j]:e + xp_hi[j]], xp_frac[j, 0, mx:W - mx],
+                             xp_frac[j, 1, mx:W - mx])
+            # y patterns: one weight per row
             for j in range(yp_lo.shape[0]):
-                s, e = my * W, HW - my * W
-                _columns(cols_y[j, f % ring, s:e], flat[s + yp_lo[j]:e + yp_lo[j]],
-                         flat[s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, 0, s:e],
-                         yp_frac[j, 1, s:e])
+                for y in range(my, H - my):
+                    s, e = y * W, y * W + W
+                    _columns_scalar(cols_y[j, f % ring, s:e], flat[s + yp_lo[j]:e + yp_lo[j]],
+                                    flat[s + yp_hi[j]:e + yp_hi[j]], yp_frac[j, 0, y],
+                                    yp_frac[j, 1, y])
         tv = t - mt
         for y0 in range(my, H - my, strip):
             y1 = min(y0 + strip, H - my)
@@ -286,25 +301,43 @@ def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac
             for k in range(3):
                 code = codes[k, :n]
                 code[:] = 0
-                for p in range(P[k]):
-                    bit = code_dtype.type(1 << p)
-                    r0, r1, o = off[k, 0, p], off[k, 1, p], off[k, 2, p]
-                    j = pattern[k, p]
+                for p in range(P[k]):  # neighbours read directly
+                    if pattern[k, p] < 0:
+                        o = off[k, 2, p]
+                        f = t if k == 0 else t + off[k, 0, p]  # XT, YT: frame t + r0
+                        _bits_direct(code, dflat[f, s + o:e + o], centre_d,
+                                     code_dtype.type(1 << p))
+                for i_pair in range(pairs.shape[1]):  # interpolated neighbours, two by two
+                    pa, pb = pairs[k, i_pair, 0], pairs[k, i_pair, 1]
+                    if pa < 0:
+                        break
+                    bit_a, bit_b = code_dtype.type(1 << pa), code_dtype.type(1 << pb)
+                    ja, jb = pattern[k, pa], pattern[k, pb]
                     if k == 0:  # XY: rows y, columns x, within frame t
-                        if j < 0:
-                            _bits_direct(code, dflat[t, s + o:e + o], centre_d, bit)
-                        else:
-                            c = cols_x[j, t % ring]
-                            d = (r1 - r0) * W
-                            _bits_rows(code, c[s + o:e + o], c[s + o + d:e + o + d],
-                                       xy_frac[p, 0, s:e], xy_frac[p, 1, s:e], centre, bit)
-                    elif j < 0:  # XT, YT read directly in frame t + r0
-                        _bits_direct(code, dflat[t + r0, s + o:e + o], centre_d, bit)
-                    else:  # XT: columns x; YT: columns y
-                        c = cols_x[j] if k == 1 else cols_y[j]
-                        _bits_rows_scalar(code, c[(t + r0) % ring, s:e],
-                                          c[(t + r1) % ring, s:e], t_frac[k, p, 0, t],
-                                          t_frac[k, p, 1, t], centre, bit)
+                        # one weight per row (scikit-image's rounding depends on y): row by row
+                        # within the strip; column-interpolated rows r0 and r1 = r0 + da (db)
+                        ca, cb = cols_x[ja, t % ring], cols_x[jb, t % ring]
+                        oa, ob = off[k, 2, pa], off[k, 2, pb]
+                        da = (off[k, 1, pa] - off[k, 0, pa]) * W
+                        db = (off[k, 1, pb] - off[k, 0, pb]) * W
+                        for y in range(y0, y1):
+                            a = s + (y - y0) * W  # first centre of row y, flat in the frame
+                            b = a + W - 2 * mx
+                            _bits_rows(code[a - s:b - s], centre[a - s:b - s],
+                                       ca[a + oa:b + oa], ca[a + oa + da:b + oa + da],
+                                       xy_frac[pa, 0, y], xy_frac[pa, 1, y], bit_a,
+                                       cb[a + ob:b + ob], cb[a + ob + db:b + ob + db],
+                                       xy_frac[pb, 0, y], xy_frac[pb, 1, y], bit_b)
+                    else:  # XT: columns x; YT: columns y; rows are frames, one weight each
+                        ca = cols_x[ja] if k == 1 else cols_y[ja]
+                        cb = cols_x[jb] if k == 1 else cols_y[jb]
+                        _bits_rows(code, centre,
+                                   ca[(t + off[k, 0, pa]) % ring, s:e],
+                                   ca[(t + off[k, 1, pa]) % ring, s:e],
+                                   t_frac[k, pa, 0, t], t_frac[k, pa, 1, t], bit_a,
+                                   cb[(t + off[k, 0, pb]) % ring, s:e],
+                                   cb[(t + off[k, 1, pb]) % ring, s:e],
+                                   t_frac[k, pb, 0, t], t_frac[k, pb, 1, t], bit_b)
                 if not map_late:
                     table = tables[k]
                     for i in range(n):
@@ -325,8 +358,9 @@ def _count_frames(hist, volume, t_start, t_stop, margin, P, off, t_frac, xy_frac
 
 
 @njit(cache=True, parallel=True)
-def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, y_patterns,
-                  tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, code_dtype, n_threads):
+def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, pairs, x_patterns,
+                  y_patterns, tables, t_blocks, y_blocks, x_blocks, n_bins, map_late, code_dtype,
+                  n_threads):
     """LBP-TOP counts per block and plane.
 
     Parameters
@@ -339,7 +373,7 @@ def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, 
     margin : ndarray of int64, shape (3,)
         Border (t, y, x) without valid centres: ``ceil`` of the radius along each axis.
     P : ndarray of int64, shape (3,)
-    off, t_frac, xy_frac, pattern, x_patterns, y_patterns
+    off, t_frac, xy_frac, pattern, pairs, x_patterns, y_patterns
         From :func:`plane_tables`.
     tables : ndarray of int32, shape (3, 2**P_max)
         Mapping table of each plane (from :func:`mapping_table`).
@@ -368,8 +402,8 @@ def lbptop_counts(volume, margin, P, off, t_frac, xy_frac, pattern, x_patterns, 
     for chunk in prange(n_chunks):
         _count_frames(private[chunk], volume, mt + chunk * n_t // n_chunks,
                       mt + (chunk + 1) * n_t // n_chunks, margin, P, off, t_frac, xy_frac, pattern,
-                      x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks, map_late,
-                      code_dtype)
+                      pairs, x_patterns, y_patterns, tables, t_blocks, y_blocks, x_blocks,
+                      map_late, code_dtype)
     counts = private.sum(axis=0).sum(axis=-2)
     if not map_late:
         return counts
