@@ -32,10 +32,12 @@ class C3DNet(nn.Module):
         Output channels of each convolution block; at least two blocks.
     dropout : float
         Dropout probability before the linear layer, in [0, 1).
+    in_channels : int
+        Channels of the input clips (1: grey; 2: grey and its difference to the first frame).
 
     Notes
     -----
-    Input: float tensor ``[N, 1, T, S, S]``; output: logits ``[N, n_classes]``.
+    Input: float tensor ``[N, in_channels, T, S, S]``; output: logits ``[N, n_classes]``.
 
     With the default widths the network has 1,176,464 parameters plus ``257 * n_classes`` in
     the head. A 16 x 48 x 48 clip costs about 0.25 G multiply-adds forward.
@@ -47,7 +49,7 @@ class C3DNet(nn.Module):
     """
 
     def __init__(self, n_classes: int, *, widths: Sequence[int] = DEFAULT_WIDTHS,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, in_channels: int = 1):
         super().__init__()
         widths = tuple(int(w) for w in widths)
         if int(n_classes) < 2:
@@ -56,8 +58,10 @@ class C3DNet(nn.Module):
             raise ValueError(f"widths must list at least two positive channel counts; got {widths}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        if int(in_channels) < 1:
+            raise ValueError(f"in_channels must be a positive integer; got {in_channels}")
         layers: list[nn.Module] = []
-        in_channels = 1
+        in_channels = int(in_channels)
         for i, width in enumerate(widths):
             layers += [
                 nn.Conv3d(in_channels, width, kernel_size=3, padding=1, bias=False),
@@ -78,5 +82,5 @@ class C3DNet(nn.Module):
         )
 
     def forward(self, x):
-        """Logits ``[N, n_classes]`` of a batch ``[N, 1, T, S, S]``."""
+        """Logits ``[N, n_classes]`` of a batch ``[N, in_channels, T, S, S]``."""
         return self.head(self.features(x))
