@@ -134,8 +134,12 @@ class TestClassifier:
         clf = toy[0]
         assert [e["epoch"] for e in clf.history_] == list(range(1, 13))
         assert clf.history_[-1]["train_loss"] < clf.history_[0]["train_loss"]
-        best = max(clf.history_, key=lambda e: (e["val_uar"], -e["val_loss"]))
-        assert clf.best_epoch_ == best["epoch"]
+        # selection: lowest mean of this and the previous epoch's validation loss, from
+        # min_epochs (half of 12) on, recomputed here from the raw per-epoch losses
+        losses = [e["val_loss"] for e in clf.history_]
+        smoothed = [np.mean(losses[max(0, i - 1):i + 1]) for i in range(len(losses))]
+        np.testing.assert_allclose([e["val_loss_smoothed"] for e in clf.history_], smoothed)
+        assert clf.best_epoch_ == 6 + int(np.argmin(smoothed[5:]))
 
     def test_predict_proba(self, toy):
         clf, _, y, _, X_test, _ = toy
@@ -182,7 +186,8 @@ class TestClassifier:
 
     def test_n_parameters(self, toy):
         clf = toy[0]
-        expected = 1 * 8 * 27 + 2 * 8 + 8 * 16 * 27 + 2 * 16 + 16 * 3 + 3
+        # two input channels (grey and difference to the first frame)
+        expected = 2 * 8 * 27 + 2 * 8 + 8 * 16 * 27 + 2 * 16 + 16 * 3 + 3
         assert clf.n_parameters_ == expected
 
     def test_threads_restored(self, torch):
@@ -194,7 +199,7 @@ class TestClassifier:
     def test_resume_continues_a_shorter_run(self, torch, tmp_path):
         X, y = ramp_clips(3, seed=5)
         X_test, _ = ramp_clips(2, seed=6)
-        params = dict(val_fraction=0, seed=3, **SMALL)
+        params = dict(val_fraction=0, seed=3, lr_schedule="constant", **SMALL)
         straight = deep.C3DClassifier(epochs=4, **params).fit(X, y)
         deep.C3DClassifier(epochs=2, checkpoint_dir=tmp_path, **params).fit(X, y)
         assert len(list(tmp_path.glob("c3d-*.pt"))) == 1
@@ -227,6 +232,32 @@ class TestClassifier:
         clf.set_params(val_fraction=0).fit(X, y)
         with pytest.raises(ValueError, match="shape of the training clips"):
             clf.predict([np.zeros((8, 32, 32), np.uint8)])
+
+
+@pytest.mark.deep
+def test_difference_channel(torch):
+    X, y = ramp_clips(2, seed=10)
+    clf = deep.C3DClassifier(epochs=1, val_fraction=0, **SMALL).fit(X, y)
+    volumes = np.stack(X).astype(np.float64) / 255.0
+    diff = volumes - volumes[:, :1]
+    assert clf.difference_scale_ == pytest.approx(np.sqrt(np.mean(diff ** 2)), rel=1e-9)
+    x = clf._inputs(clf._to_tensor(X), np.arange(len(X)), None).numpy()
+    assert x.shape == (len(X), 2) + volumes.shape[1:]
+    np.testing.assert_allclose(x[:, 0], (volumes - clf.pixel_mean_) / clf.pixel_std_, atol=1e-5)
+    np.testing.assert_allclose(x[:, 1], diff / clf.difference_scale_, atol=1e-5)
+
+
+@pytest.mark.deep
+def test_selection_skips_a_constant_first_epoch(torch):
+    """Regression: with the old key (validation UAR, then loss) and a one-subject validation
+    set, the first epoch's constant prediction (UAR 1/k) was never beaten by strictly higher
+    UAR and early stopping restored it; now no epoch before min_epochs is selected."""
+    X, y = ramp_clips(6, seed=11)
+    groups = np.repeat(np.arange(6), 3)
+    clf = deep.C3DClassifier(epochs=6, min_epochs=4, patience=1, lr=3e-3, **SMALL)
+    clf.fit(X, y, groups=groups)
+    assert clf.best_epoch_ >= 4
+    assert len(clf.history_) >= 4
 
 
 @pytest.mark.deep

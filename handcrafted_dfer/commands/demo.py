@@ -13,7 +13,9 @@ __all__ = ["add_parser", "run", "DEMO", "DEMO_NET", "QUICK", "demo_readme"]
 
 #: The 3D CNN of the demo: about 0.3 million parameters on 32 x 32 inputs, so that ten trainings
 #: (4 folds, and the learning curve's 25/50/75% points) fit in the demo's time on two CPU cores.
-DEMO_NET = {"input_size": 32, "widths": (16, 32, 64, 128), "patience": 4}
+DEMO_NET = {"input_size": 32, "widths": (16, 32, 64, 128), "batch_size": 8, "lr": 2e-3,
+            "lr_schedule": "onecycle", "temporal_difference": True, "val_fraction": 0.15,
+            "patience": 4}
 
 #: Settings of the full demo: the default synthetic set (8 subjects x 7 classes x 2 clips),
 #: subject-independent 4-fold (LOSO would train the 3D CNN 8 times per curve point), every method.
@@ -24,7 +26,7 @@ DEMO = {"subjects": 8, "clips_per_class": 2, "n_splits": 4,
 #: Settings of ``--quick``: fewer subjects, clips, methods, curve points, permutations and epochs.
 QUICK = {"subjects": 6, "clips_per_class": 1, "n_splits": 3,
          "methods": "lbptop-svm,fusion-svm,c3d", "fractions": (0.5, 1.0), "repeats": 2,
-         "deep": {**DEMO_NET, "epochs": 5}}
+         "deep": {**DEMO_NET, "epochs": 12}}
 
 
 def _default_jobs() -> int:
