@@ -6,6 +6,13 @@ A pipeline is ``histogram normalisation -> [StandardScaler] -> [PCA] -> classifi
 Nothing about a test subject reaches model selection: the outer protocol hands the wrapper its
 training rows and their subjects, and the wrapper never sees anything else.
 
+Linear SVMs (``linear-svm``, ``chi2-svm``) are libsvm SVMs whose linear kernel is computed by
+scikit-learn's :func:`~sklearn.metrics.pairwise.linear_kernel` (one matrix product) and handed to
+libsvm as a precomputed Gram matrix. The model is the same as ``SVC(kernel="linear")``, but
+libsvm's own linear kernel evaluates every entry with a separate BLAS ``ddot`` call, which
+OpenBLAS runs multi-threaded above 10,000 features: on a busy machine each call then waits for
+its threads, and a fit on 42 clips of 16,992 χ²-mapped features took 25 s instead of 0.5 s.
+
 SVM probabilities come from Platt scaling (``CalibratedClassifierCV(..., ensemble=False)``, as
 scikit-learn recommends since it deprecated ``SVC(probability=True)``), fitted on folds of the same
 training clips.
@@ -19,6 +26,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import AdditiveChi2Sampler
+from sklearn.metrics.pairwise import linear_kernel
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, StratifiedGroupKFold,
                                      StratifiedKFold)
 from sklearn.pipeline import Pipeline
@@ -265,7 +273,8 @@ def _grid(step: str, name: str, n_trees: int) -> tuple:
         return (SVC(kernel="rbf", gamma="scale", class_weight="balanced"),
                 {f"{step}__C": [1.0, 10.0, 100.0]})
     if name in ("linear-svm", "chi2-svm"):
-        return (SVC(kernel="linear", class_weight="balanced"),
+        # the linear kernel as a callable: one Gram matrix product (see the module docstring)
+        return (SVC(kernel=linear_kernel, class_weight="balanced"),
                 {f"{step}__C": [0.1, 1.0, 10.0]})
     if name == "rf":
         return (RandomForestClassifier(n_estimators=n_trees, class_weight="balanced",

@@ -123,3 +123,17 @@ def test_search_wrapper_is_a_sklearn_estimator():
     clf = make_classifier("rf")
     assert isinstance(clf, SubjectSearchClassifier)
     assert set(clf.get_params()) >= {"estimator", "param_grid", "n_splits", "groups_aware"}
+
+
+@pytest.mark.parametrize("name", ["linear-svm", "chi2-svm"])
+def test_linear_svms_match_libsvm_linear_kernel(name):
+    """The Gram-matrix linear SVM is scikit-learn's SVC(kernel="linear") on the normalised rows."""
+    from sklearn.svm import SVC
+    X, y, groups = histogram_data()
+    clf = make_classifier(name, segments=[8, 8], search=False).fit(X, y, groups=groups)
+    pipeline = clf.best_estimator_.calibrated_classifiers_[0].estimator  # refitted on all rows
+    norm = HistogramNormalizer("chi2" if name == "chi2-svm" else "hellinger", [8, 8])
+    Z = norm.fit_transform(X)
+    oracle = SVC(kernel="linear", class_weight="balanced", C=1.0).fit(Z, y)
+    np.testing.assert_allclose(pipeline.decision_function(X), oracle.decision_function(Z),
+                               atol=1e-8)
