@@ -14,20 +14,15 @@ Results are printed only (``results.md`` records them by hand).
 from __future__ import annotations
 
 import argparse
-import json
-import pathlib
 import time
 
-import numpy as np
 import torch
+from run import demo_data
 from sklearn.metrics import balanced_accuracy_score
 
 from handcrafted_dfer.commands.demo import DEMO
-from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.datasets.protocols import get_folds
-from handcrafted_dfer.datasets.synthetic import load_synthetic
 from handcrafted_dfer.deep import C3DClassifier
-from handcrafted_dfer.evaluate.runner import prepare_clips
 
 
 def _subnormal_fraction(tensors) -> tuple[int, int]:
@@ -51,17 +46,8 @@ def main() -> None:
                         help="call torch.set_flush_denormal with this value before fit")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     args = parser.parse_args()
-    params = {**DEMO["deep"], "n_threads": 2, "verbose": False, "temporal_difference": False,
-              "epochs": args.epochs}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        params[key] = json.loads(value)
-    cache = pathlib.Path(args.cache)
-    dataset = load_synthetic(cache / "synthetic", subjects=DEMO["subjects"],
-                             clips_per_class=DEMO["clips_per_class"], progress=False)
-    clips, skipped = prepare_clips(dataset, PreprocessConfig(), cache_dir=cache, progress=False)
-    assert not skipped, skipped
-    y, groups = np.asarray(dataset.y), np.asarray(dataset.subjects, dtype=object)
+    dataset, clips, y, groups, params = demo_data(
+        args.cache, ["temporal_difference=false", f"epochs={args.epochs}", *args.set])
     train, test = list(get_folds(dataset, "kfold", n_splits=DEMO["n_splits"]))[args.fold]
     if args.flush is not None:
         torch.set_flush_denormal(bool(args.flush))

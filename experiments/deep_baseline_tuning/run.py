@@ -30,6 +30,33 @@ from handcrafted_dfer.evaluate.runner import prepare_clips
 HERE = pathlib.Path(__file__).parent
 
 
+def demo_data(cache, overrides):
+    """The demo's synthetic set, its aligned clips, labels, subjects and C3D parameters.
+
+    Parameters
+    ----------
+    cache : str or Path
+        Folder of the synthetic set and the clip cache.
+    overrides : list of str
+        ``KEY=JSON`` items that replace entries of the demo's C3D parameters.
+
+    Returns
+    -------
+    dataset, clips, y, groups, params
+    """
+    params = {**DEMO["deep"], "n_threads": 2, "verbose": False}
+    for item in overrides:
+        key, value = item.split("=", 1)
+        params[key] = json.loads(value)
+    cache = pathlib.Path(cache)
+    dataset = load_synthetic(cache / "synthetic", subjects=DEMO["subjects"],
+                             clips_per_class=DEMO["clips_per_class"], progress=False)
+    clips, skipped = prepare_clips(dataset, PreprocessConfig(), cache_dir=cache, progress=False)
+    assert not skipped, skipped
+    y, groups = np.asarray(dataset.y), np.asarray(dataset.subjects, dtype=object)
+    return dataset, clips, y, groups, params
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="/tmp/deepcache", help="synthetic set + clip cache")
@@ -37,16 +64,7 @@ def main() -> None:
                         help="override a C3DClassifier parameter (e.g. --set lr=0.001)")
     parser.add_argument("--name", default="demo settings", help="label of this run")
     args = parser.parse_args()
-    params = {**DEMO["deep"], "n_threads": 2, "verbose": False}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        params[key] = json.loads(value)
-    cache = pathlib.Path(args.cache)
-    dataset = load_synthetic(cache / "synthetic", subjects=DEMO["subjects"],
-                             clips_per_class=DEMO["clips_per_class"], progress=False)
-    clips, skipped = prepare_clips(dataset, PreprocessConfig(), cache_dir=cache, progress=False)
-    assert not skipped, skipped
-    y, groups = np.asarray(dataset.y), np.asarray(dataset.subjects, dtype=object)
+    dataset, clips, y, groups, params = demo_data(args.cache, args.set)
     folds = []
     for k, (train, test) in enumerate(get_folds(dataset, "kfold", n_splits=DEMO["n_splits"])):
         clf = C3DClassifier(**params)
