@@ -8,12 +8,12 @@ factor (video duration / processing time; above 1 is faster than real time), and
 preprocessing.
 
 The classifier is a real scikit-learn pipeline fitted on descriptors of random clips: prediction
-cost does not depend on what the model learnt. Pass ``--model MODEL.joblib`` to time a trained
+cost does not depend on what the model learnt. Pass ``--model MODEL.skops`` to time a trained
 model instead.
 
 Usage::
 
-    python benchmarks/predict.py [VIDEO] [--model M.joblib] [--features lbptop] [--classifier svm]
+    python benchmarks/predict.py [VIDEO] [--model M.skops] [--method lbptop-svm]
                                  [--window 16] [--stride 4] [--repeats 3]
 """
 
@@ -26,40 +26,37 @@ import time
 
 import numpy as np
 
-from handcrafted_dfer.classify import make_classifier
-from handcrafted_dfer.commands.predict import predict_video
+from handcrafted_dfer.analyze.timeline import predict_video
 from handcrafted_dfer.config import PreprocessConfig
-from handcrafted_dfer.evaluate.runner import describe_clips
 from handcrafted_dfer.face.preprocess import preprocess_video
 from handcrafted_dfer.modelfile import TrainedModel, load_model
+from handcrafted_dfer.pipeline import build_pipeline, fit_pipeline
 
 VIDEO = pathlib.Path(__file__).resolve().parents[2] / "shared/data/videos/WolfgangLanger_Pexels.mp4"
 
 
-def stand_in_model(features, classifier: str) -> TrainedModel:
-    """A fitted pipeline of the default preprocessing and features, on random clips."""
+def stand_in_model(method: str) -> TrainedModel:
+    """A fitted pipeline of the default preprocessing and a method spec, on random clips."""
     config = PreprocessConfig()
     rng = np.random.default_rng(0)
     volumes = [rng.integers(0, 256, (config.frames, config.size, config.size), dtype=np.uint8)
                for _ in range(12)]
-    X, _ = describe_clips(volumes, features)
-    estimator = make_classifier(classifier, search=False, n_trees=100).fit(X, np.arange(12) % 3)
-    return TrainedModel(estimator=estimator, labels=("a", "b", "c"), config=config,
-                        features=tuple(features), feature_params={}, metadata={})
+    pipeline = build_pipeline(method, preprocess=config)
+    fit_pipeline(pipeline, volumes, np.arange(12) % 3)
+    return TrainedModel(pipeline=pipeline, labels=("a", "b", "c"), config=config,
+                        metadata={"method": method})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", default=str(VIDEO))
     parser.add_argument("--model")
-    parser.add_argument("--features", default="lbptop")
-    parser.add_argument("--classifier", default="svm")
+    parser.add_argument("--method", default="lbptop-svm")
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--stride", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    model = load_model(args.model) if args.model else stand_in_model(
-        args.features.split(","), args.classifier)
+    model = load_model(args.model) if args.model else stand_in_model(args.method)
 
     result = predict_video(args.video, model, window=args.window, stride=args.stride)  # warm-up
     duration = result["duration_s"]
@@ -73,8 +70,7 @@ def main() -> None:
         total.append(time.perf_counter() - t0)
     t_total, t_prep = statistics.median(total), statistics.median(prep)
     print(f"video: {args.video} ({result['n_frames']} frames, {duration:.1f} s)")
-    print(f"model: {'+'.join(model.features)} {type(model.estimator).__name__}"
-          f"{'' if args.model else ' (stand-in, ' + args.classifier + ')'}; "
+    print(f"model: {model.method}{'' if args.model else ' (stand-in)'}; "
           f"window {args.window}, stride {args.stride}: {len(result['windows'])} windows")
     print(f"predict_video: median {t_total:.2f} s of {args.repeats} "
           f"(runs: {', '.join(f'{t:.2f}' for t in total)})")

@@ -1,10 +1,23 @@
-"""Classifier pipelines for clip descriptors, with a subject-grouped inner hyper-parameter search.
+"""Histogram normalization and the classifiers of clip descriptors, with a safe inner search.
 
-A pipeline is ``histogram normalisation -> [StandardScaler] -> [PCA] -> classifier``, wrapped in
-:class:`SubjectSearchClassifier`, which picks hyper-parameters by a grid search over folds of the
-*training* clips only, grouped by subject when subjects are given, and refits on all of them.
-Nothing about a test subject reaches model selection: the outer protocol hands the wrapper its
-training rows and their subjects, and the wrapper never sees anything else.
+The last two steps of a handcrafted method's pipeline (:func:`handcrafted_dfer.pipeline.build_pipeline`)
+are :class:`HistogramNormalizer` and :class:`SubjectSearchClassifier`. The classifier wrapped by the
+search is a small :class:`~sklearn.pipeline.Pipeline` whose last step is named after its family
+(``svm`` or ``rf``, the step names of method specs; see :func:`classifier_recipe`).
+
+**The inner search** picks hyper-parameters on folds of the *training* clips only, grouped by
+subject, and refits on all of them; nothing about a test subject reaches model selection. On small
+data a grid search mostly fits the noise of a few validation subjects, so it is guarded: the
+default point of the grid is kept unless the search can be trusted (every class has at least
+:data:`MIN_VALIDATION_CLIPS` clips per inner validation fold on average) *and* the best point beats
+the default by more than the standard error of their paired per-fold difference (the
+one-standard-error rule, favouring the default).
+
+**Predictions** come from the fitted classifier's own ``predict`` (the SVM's decision function,
+the forest's vote), never from the argmax of calibrated probabilities. Probabilities
+(``predict_proba``, for ``dfer predict`` timelines) come from Platt scaling fitted on the inner
+folds (``CalibratedClassifierCV(..., ensemble=False)``, as scikit-learn recommends since it
+deprecated ``SVC(probability=True)``); a forest has its own.
 
 Linear SVMs (``linear-svm``, ``chi2-svm``) are libsvm SVMs whose linear kernel is computed by
 scikit-learn's :func:`~sklearn.metrics.pairwise.linear_kernel` (one matrix product) and handed to
@@ -12,41 +25,44 @@ libsvm as a precomputed Gram matrix. The model is the same as ``SVC(kernel="line
 libsvm's own linear kernel evaluates every entry with a separate BLAS ``ddot`` call, which
 OpenBLAS runs multi-threaded above 10,000 features: on a busy machine each call then waits for
 its threads, and a fit on 42 clips of 16,992 χ²-mapped features took 25 s instead of 0.5 s.
-
-SVM probabilities come from Platt scaling (``CalibratedClassifierCV(..., ensemble=False)``, as
-scikit-learn recommends since it deprecated ``SVC(probability=True)``), fitted on folds of the same
-training clips.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import AdditiveChi2Sampler
+from sklearn.metrics import get_scorer
 from sklearn.metrics.pairwise import linear_kernel
-from sklearn.model_selection import (GridSearchCV, ParameterGrid, StratifiedGroupKFold,
-                                     StratifiedKFold)
+from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .spec import CLASSIFIERS
 
 __all__ = [
     "CLASSIFIERS",
-    "NORMALISATIONS",
+    "NORMALIZATIONS",
+    "MIN_VALIDATION_CLIPS",
+    "ClassifierRecipe",
     "HistogramNormalizer",
     "SubjectSearchClassifier",
+    "classifier_recipe",
     "histogram_segments",
-    "make_classifier",
 ]
 
-#: Classifier short names accepted by :func:`make_classifier` (and ``dfer --classifier``).
-CLASSIFIERS = ("svm", "linear-svm", "chi2-svm", "rf")
-#: Histogram normalisations accepted by :class:`HistogramNormalizer`.
-NORMALISATIONS = ("none", "l1", "hellinger", "chi2")
+#: Histogram normalizations accepted by :class:`HistogramNormalizer`.
+NORMALIZATIONS = ("none", "l1", "hellinger", "chi2")
+#: Below this mean number of clips of the rarest class per inner validation fold, the inner search
+#: is not trusted and the grid's default point is kept.
+MIN_VALIDATION_CLIPS = 3
 
 
 def histogram_segments(feature_names) -> list[int]:
@@ -77,57 +93,62 @@ def histogram_segments(feature_names) -> list[int]:
 
 
 class HistogramNormalizer(TransformerMixin, BaseEstimator):
-    """Normalise each histogram of a concatenated descriptor.
+    """Normalize each histogram of a concatenated descriptor.
 
     Parameters
     ----------
     method : {"none", "l1", "hellinger", "chi2"}
         ``l1`` divides each histogram by its sum; ``hellinger`` takes the square root of the L1
-        normalised histogram (a linear kernel on it is the Bhattacharyya / Hellinger kernel);
+        normalized histogram (a linear kernel on it is the Bhattacharyya / Hellinger kernel);
         ``chi2`` applies scikit-learn's :class:`~sklearn.kernel_approximation.AdditiveChi2Sampler`
-        (``sample_steps=2``, three output columns per input column) to the L1-normalised
+        (``sample_steps=2``, three output columns per input column) to the L1-normalized
         histograms, so that a linear classifier approximates an additive χ² kernel.
     segments : sequence of int or None
         Lengths of the consecutive histograms (see :func:`histogram_segments`); ``None`` treats the
         whole row as one histogram.
 
+    Attributes
+    ----------
+    n_features_in_ : int
+
     Notes
     -----
-    Histograms must be non-negative. An all-zero histogram (e.g. a block with no valid voxels)
-    stays zero.
+    Histograms must be non-negative (except with ``method="none"``). An all-zero histogram (e.g. a
+    block with no valid voxels) stays zero.
     """
 
     def __init__(self, method: str = "hellinger", segments=None):
         self.method = method
         self.segments = segments
 
-    def fit(self, X, y=None):
-        """Check the input and the segment lengths; learn nothing else."""
-        if self.method not in NORMALISATIONS:
-            raise ValueError(f"unknown histogram normalisation {self.method!r}; "
-                             f"choose from {', '.join(NORMALISATIONS)}")
-        X = self._check(X)
-        self.n_features_in_ = X.shape[1]
-        return self
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.method != "none"
+        return tags
 
-    def _check(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ValueError(f"expected a 2D array (n_clips, n_features); got shape {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("features contain NaN or infinite values")
+    def _validate(self, X, *, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=True)
         if self.method != "none" and X.size and X.min() < 0:
-            raise ValueError(f"histogram normalisation {self.method!r} needs non-negative "
-                             f"features; the smallest value is {X.min()}")
+            raise ValueError(f"Negative values in data passed to HistogramNormalizer: histogram "
+                             f"normalization {self.method!r} needs non-negative features; the "
+                             f"smallest value is {X.min()}")
         if self.segments is not None and sum(self.segments) != X.shape[1]:
             raise ValueError(f"segments sum to {sum(self.segments)} but there are "
                              f"{X.shape[1]} features")
         return X
 
+    def fit(self, X, y=None):
+        """Check the input and the segment lengths; learn nothing else."""
+        if self.method not in NORMALIZATIONS:
+            raise ValueError(f"unknown histogram normalization {self.method!r}; "
+                             f"choose from {', '.join(NORMALIZATIONS)}")
+        self._validate(X, reset=True)
+        return self
+
     def transform(self, X):
-        """Normalised features (three times as many columns for ``method="chi2"``)."""
+        """Normalized features (three times as many columns for ``method="chi2"``)."""
         check_is_fitted(self, "n_features_in_")
-        X = self._check(X)
+        X = self._validate(X, reset=False)
         if self.method == "none":
             return X
         segments = [X.shape[1]] if self.segments is None else list(self.segments)
@@ -146,45 +167,56 @@ class HistogramNormalizer(TransformerMixin, BaseEstimator):
 
 
 class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
-    """Grid search over folds of the training clips, grouped by subject, then refit on all.
+    """A guarded grid search over folds of the training clips, grouped by subject; then a refit.
 
     Parameters
     ----------
     estimator : scikit-learn classifier
-        The pipeline whose parameters are searched.
+        The classifier whose parameters are searched (usually a small Pipeline).
     param_grid : dict
-        Grid for :class:`~sklearn.model_selection.GridSearchCV`; a single combination skips the
-        search.
+        Grid of ``estimator`` parameters (``{"svm__C": [0.1, 1, 10]}``); a single combination (or
+        an empty grid) skips the search.
+    default : dict or None
+        The grid point kept unless the search earns a change (see the module docstring); None
+        takes the middle value of every grid list.
     n_splits : int
-        Folds of the inner search (reduced when there are fewer subjects or clips per class).
+        Inner folds (fewer when there are fewer subjects).
     groups_aware : bool
         Group the inner folds by the ``groups`` given to :meth:`fit`. False, or no usable groups,
         falls back to stratified folds, and :attr:`search_cv_` says so.
     calibrate : bool
-        Wrap the refitted estimator in sigmoid calibration so that it has ``predict_proba`` (for
-        SVMs; a random forest has its own).
+        Fit sigmoid calibration on the inner folds, for :meth:`predict_proba` (SVMs; a random
+        forest has its own probabilities). Predictions never use it.
     scoring : str
         Selection criterion; the default ``balanced_accuracy`` is UAR.
     n_jobs : int or None
-        Parallel jobs of the grid search.
+        Unused by the search itself (kept for the API); the inner fits run in this process.
     random_state : int
         Seed of the stratified fallback splits.
 
     Attributes
     ----------
     best_params_ : dict
+        The grid point used for the final fit.
+    search_scores_ : dict or None
+        ``{"default": mean inner score of the default, "best": of the best point, "se": standard
+        error of their difference}``; None when no search ran.
     best_estimator_ : estimator
-        Fitted on all training clips with ``best_params_``.
+        ``estimator`` with ``best_params_``, fitted on all training clips; makes the predictions.
+    calibrated_ : CalibratedClassifierCV or None
+        Probabilities of :meth:`predict_proba` when ``calibrate``.
     search_cv_ : str
-        How the inner folds were made (reported, so that a fallback is never silent).
+        How the inner folds were made and what the search decided (reported, never silent).
     classes_ : ndarray
+    n_features_in_ : int
     """
 
-    def __init__(self, estimator, param_grid, *, n_splits: int = 3, groups_aware: bool = True,
-                 calibrate: bool = False, scoring: str = "balanced_accuracy", n_jobs=None,
-                 random_state: int = 0):
+    def __init__(self, estimator, param_grid, *, default=None, n_splits: int = 3,
+                 groups_aware: bool = True, calibrate: bool = False,
+                 scoring: str = "balanced_accuracy", n_jobs=None, random_state: int = 0):
         self.estimator = estimator
         self.param_grid = param_grid
+        self.default = default
         self.n_splits = n_splits
         self.groups_aware = groups_aware
         self.calibrate = calibrate
@@ -215,8 +247,33 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         return (list(cv.split(X, y)),
                 f"StratifiedKFold({k}) ({reason}): inner folds may share subjects")
 
+    def _default_point(self, grid: list) -> dict:
+        if self.default is not None:
+            point = dict(self.default)
+        else:
+            point = {key: values[len(values) // 2] for key, values in self.param_grid.items()}
+        if point not in grid:
+            raise ValueError(f"the default {point} is not a point of the grid {self.param_grid}")
+        return point
+
+    def _search(self, X, y, splits, grid: list, default: dict):
+        """Mean inner score of each grid point; the chosen point and the scores behind it."""
+        scorer = get_scorer(self.scoring)
+        scores = np.empty((len(grid), len(splits)))
+        for g, point in enumerate(grid):
+            for f, (train, val) in enumerate(splits):
+                model = clone(self.estimator).set_params(**point).fit(X[train], y[train])
+                scores[g, f] = scorer(model, X[val], y[val])
+        d = grid.index(default)
+        best = int(np.argmax(scores.mean(axis=1)))
+        difference = scores[best] - scores[d]
+        se = float(difference.std(ddof=1) / np.sqrt(len(splits))) if len(splits) > 1 else 0.0
+        chosen = grid[best] if difference.mean() > se else default
+        return chosen, {"default": float(scores[d].mean()), "best": float(scores[best].mean()),
+                        "se": se}
+
     def fit(self, X, y, groups=None):
-        """Search, then refit the best parameters on all of ``X``.
+        """Search (when it can be trusted), then refit on all of ``X``.
 
         Parameters
         ----------
@@ -225,21 +282,39 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         groups : array_like, shape (n_clips,), optional
             Subject of each training clip.
         """
-        y = np.asarray(y)
+        X, y = validate_data(self, X, y, dtype=None)
+        check_classification_targets(y)
         groups = None if groups is None else np.asarray(groups, dtype=object)
-        splits, self.search_cv_ = self._splits(X, y, groups)
+        splits, how = self._splits(X, y, groups)
         grid = list(ParameterGrid(self.param_grid))
-        if splits is None or len(grid) == 1:
-            self.best_params_ = grid[0]
+        default = self._default_point(grid)
+        self.search_scores_ = None
+        if len(grid) == 1:
+            self.best_params_ = default
+        elif splits is None:
+            self.best_params_ = default
+            how += "; default kept (no inner folds)"
         else:
-            search = GridSearchCV(clone(self.estimator), self.param_grid, scoring=self.scoring,
-                                  cv=splits, refit=False, n_jobs=self.n_jobs, error_score="raise")
-            search.fit(X, y)
-            self.best_params_ = search.best_params_
+            mean_per_fold = min(np.sum(y == c) for c in np.unique(y)) / len(splits)
+            if mean_per_fold < MIN_VALIDATION_CLIPS:
+                self.best_params_ = default
+                how += (f"; default kept (inner folds too small to search: "
+                        f"{mean_per_fold:.1f} clips of the rarest class per fold)")
+            else:
+                self.best_params_, self.search_scores_ = self._search(X, y, splits, grid, default)
+                kept = "default kept" if self.best_params_ == default else "changed from default"
+                how += (f"; {kept} (inner {self.scoring}: default "
+                        f"{self.search_scores_['default']:.3f}, best "
+                        f"{self.search_scores_['best']:.3f} ± {self.search_scores_['se']:.3f})")
+        self.search_cv_ = how
         final = clone(self.estimator).set_params(**self.best_params_)
+        self.calibrated_ = None
         if self.calibrate:
-            final = self._calibrated(final, y, splits)
-        self.best_estimator_ = final.fit(X, y)
+            self.calibrated_ = self._calibrated(final, y, splits).fit(X, y)
+            # ensemble=False: the one calibrated classifier wraps ``final`` fitted on all of X
+            self.best_estimator_ = self.calibrated_.calibrated_classifiers_[0].estimator
+        else:
+            self.best_estimator_ = final.fit(X, y)
         self.classes_ = self.best_estimator_.classes_
         return self
 
@@ -252,94 +327,89 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         k = min(3, int(np.unique(y, return_counts=True)[1].min()))
         if k < 2:
             raise ValueError("probability calibration needs at least 2 training clips of every "
-                             "class")
+                             "class (one class has n_samples = 1)")
         cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
         return CalibratedClassifierCV(estimator, method="sigmoid", cv=cv, ensemble=False)
 
     def predict(self, X):
-        """Predicted class of each row."""
+        """Predicted class of each row: the fitted classifier's own decision."""
         check_is_fitted(self, "best_estimator_")
+        X = validate_data(self, X, reset=False, dtype=None)
         return self.best_estimator_.predict(X)
+
+    def decision_function(self, X):
+        """The fitted classifier's decision values (SVMs only)."""
+        check_is_fitted(self, "best_estimator_")
+        X = validate_data(self, X, reset=False, dtype=None)
+        return self.best_estimator_.decision_function(X)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of :attr:`classes_`."""
         check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_proba(X)
+        X = validate_data(self, X, reset=False, dtype=None)
+        model = self.calibrated_ if self.calibrated_ is not None else self.best_estimator_
+        return model.predict_proba(X)
 
 
-def _grid(step: str, name: str, n_trees: int) -> tuple:
-    """The final step and its (small) search grid for a classifier name."""
-    if name == "svm":
-        return (SVC(kernel="rbf", gamma="scale", class_weight="balanced"),
-                {f"{step}__C": [1.0, 10.0, 100.0]})
-    if name in ("linear-svm", "chi2-svm"):
-        # the linear kernel as a callable: one Gram matrix product (see the module docstring)
-        return (SVC(kernel=linear_kernel, class_weight="balanced"),
-                {f"{step}__C": [0.1, 1.0, 10.0]})
-    if name == "rf":
-        return (RandomForestClassifier(n_estimators=n_trees, class_weight="balanced",
-                                       random_state=0, n_jobs=1),
-                {f"{step}__max_features": ["sqrt", 0.05]})
-    raise ValueError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")
+@dataclass(frozen=True)
+class ClassifierRecipe:
+    """What a classifier name stands for.
+
+    Attributes
+    ----------
+    step : str
+        The spec step of the classifier: ``svm`` or ``rf`` (``--set svm.C=10``).
+    estimator : Pipeline
+        Unfitted; its last step is named ``step`` (RBF SVMs standardise features first).
+    grid : dict
+        Default search grid over ``estimator`` parameters (``svm__C``, ``rf__max_features``).
+    default : dict
+        The grid point kept when the search does not earn a change.
+    normalization : str
+        Default histogram normalization of the method.
+    calibrate : bool
+        Whether probabilities need Platt scaling.
+    """
+
+    step: str
+    estimator: Pipeline
+    grid: dict
+    default: dict
+    normalization: str
+    calibrate: bool
 
 
-def make_classifier(name: str, *, normalisation: str | None = None, segments=None,
-                    scale: bool | None = None, pca: float | int | None = None,
-                    search: bool = True, groups_aware_search: bool = True, n_splits: int = 3,
-                    n_trees: int = 100, n_jobs=None,
-                    random_state: int = 0) -> SubjectSearchClassifier:
-    """A classifier pipeline for clip descriptors with its inner search.
+def classifier_recipe(name: str, *, seed: int = 0) -> ClassifierRecipe:
+    """The estimator, search grid and defaults a classifier name stands for.
 
     Parameters
     ----------
     name : {"svm", "linear-svm", "chi2-svm", "rf"}
-        ``svm`` is an RBF SVM; ``linear-svm`` a linear SVM; ``chi2-svm`` a linear SVM on the
-        additive χ² feature map (an approximate χ² kernel SVM); ``rf`` a random forest.
-        All use ``class_weight="balanced"``.
-    normalisation : {"none", "l1", "hellinger", "chi2"} or None
-        Histogram normalisation; ``None`` picks ``chi2`` for ``chi2-svm`` and ``hellinger``
-        otherwise.
-    segments : sequence of int or None
-        Histogram lengths (:func:`histogram_segments` of the feature names), each normalised on
-        its own; ``None`` normalises the whole row.
-    scale : bool or None
-        Standardise features before the classifier; ``None`` means yes for ``svm`` (RBF) only.
-    pca : float or int or None
-        Keep this many principal components (or this fraction of variance); ``None`` skips PCA.
-    search : bool
-        Search the small grid (C for SVMs, ``max_features`` for the forest); False uses the
-        middle value.
-    groups_aware_search : bool
-        Group the inner folds by subject (see :class:`SubjectSearchClassifier`).
-    n_splits : int
-        Inner folds.
-    n_trees : int
-        Trees of the random forest.
-    n_jobs : int or None
-        Parallel jobs of the inner search.
-    random_state : int
+        ``svm`` is an RBF SVM on standardised features; ``linear-svm`` a linear SVM; ``chi2-svm``
+        a linear SVM on the additive χ² feature map (an approximate χ² kernel SVM); ``rf`` a
+        random forest. All use ``class_weight="balanced"``.
+    seed : int
+        ``random_state`` of the forest.
 
     Returns
     -------
-    SubjectSearchClassifier
-        Call ``fit(X, y, groups=subjects)``.
+    ClassifierRecipe
     """
-    if n_splits < 2:
-        raise ValueError(f"n_splits must be at least 2; got {n_splits}")
-    model, grid = _grid("clf", name, n_trees)
-    if normalisation is None:
-        normalisation = "chi2" if name == "chi2-svm" else "hellinger"
-    if normalisation not in NORMALISATIONS:
-        raise ValueError(f"unknown histogram normalisation {normalisation!r}; "
-                         f"choose from {', '.join(NORMALISATIONS)}")
-    steps = [("norm", HistogramNormalizer(normalisation, segments))]
-    if scale if scale is not None else name == "svm":
-        steps.append(("scale", StandardScaler()))
-    if pca is not None:
-        steps.append(("pca", PCA(n_components=pca, random_state=random_state)))
-    steps.append(("clf", model))
-    if not search:
-        grid = {key: [values[len(values) // 2]] for key, values in grid.items()}
-    return SubjectSearchClassifier(Pipeline(steps), grid, n_splits=n_splits,
-                                   groups_aware=groups_aware_search, calibrate=name != "rf",
-                                   n_jobs=n_jobs, random_state=random_state)
+    if name == "svm":
+        svm = SVC(kernel="rbf", gamma="scale", class_weight="balanced")
+        return ClassifierRecipe("svm", Pipeline([("scale", StandardScaler()), ("svm", svm)]),
+                                {"svm__C": [1.0, 10.0, 100.0]}, {"svm__C": 10.0}, "hellinger",
+                                True)
+    if name in ("linear-svm", "chi2-svm"):
+        # the linear kernel as a callable: one Gram matrix product (see the module docstring)
+        svm = SVC(kernel=linear_kernel, class_weight="balanced")
+        return ClassifierRecipe("svm", Pipeline([("svm", svm)]), {"svm__C": [0.1, 1.0, 10.0]},
+                                {"svm__C": 1.0}, "chi2" if name == "chi2-svm" else "hellinger",
+                                True)
+    if name == "rf":
+        forest = RandomForestClassifier(n_estimators=100, class_weight="balanced",
+                                        random_state=seed, n_jobs=1)
+        return ClassifierRecipe("rf", Pipeline([("rf", forest)]),
+                                {"rf__max_features": ["sqrt", 0.05]}, {"rf__max_features": "sqrt"},
+                                "hellinger", False)
+    raise ValueError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")

@@ -14,7 +14,7 @@ __all__ = ["AlignedClip"]
 
 @dataclass(frozen=True, eq=False)
 class AlignedClip:
-    """An aligned, temporally normalised grey face clip.
+    """An aligned, temporally normalized grey face clip.
 
     Parameters
     ----------
@@ -27,7 +27,7 @@ class AlignedClip:
         ``PreprocessConfig.max_gap`` frames); False where the frame is a copy of the nearest
         valid one because no face was found for longer than that.
     fps : float
-        Frame rate of the source (before temporal normalisation).
+        Frame rate of the source (before temporal normalization).
     source : str
         The video file or frame folder the clip came from.
     """
@@ -70,15 +70,16 @@ class AlignedClip:
         return self.frames.shape[1]
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the clip to a compressed ``.npz`` file."""
-        np.savez_compressed(
-            path,
-            frames=self.frames,
-            landmarks=self.landmarks,
-            valid=self.valid,
-            fps=np.float64(self.fps),
-            source=np.str_(self.source),
-        )
+        """Write the clip to ``path`` exactly (a compressed ``.npz`` archive, whatever the name)."""
+        with open(path, "wb") as file:
+            np.savez_compressed(
+                file,
+                frames=self.frames,
+                landmarks=self.landmarks,
+                valid=self.valid,
+                fps=np.float64(self.fps),
+                source=np.str_(self.source),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "AlignedClip":
@@ -87,7 +88,7 @@ class AlignedClip:
         Raises
         ------
         VideoReadError
-            If the file is missing, not an ``.npz`` archive, or lacks a field.
+            If the file is missing, not an ``.npz`` archive (or a damaged one), or lacks a field.
         """
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -98,7 +99,7 @@ class AlignedClip:
                     fps=float(data["fps"]),
                     source=str(data["source"]),
                 )
-        except (OSError, KeyError, ValueError) as exc:
+        except Exception as exc:  # zipfile, zlib and numpy raise many types for damaged files
             raise VideoReadError(
                 path, f"expected an AlignedClip .npz (frames, landmarks, valid, fps, source): {exc}"
             ) from exc

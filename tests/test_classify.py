@@ -1,11 +1,11 @@
-"""Classifier pipelines: histogram normalisation, the four classifiers, the inner search."""
+"""Classifier pipelines: histogram normalization, the four classifiers, the inner search."""
 
 import numpy as np
 import pytest
 from sklearn.kernel_approximation import AdditiveChi2Sampler
 
 from handcrafted_dfer.classify import (CLASSIFIERS, HistogramNormalizer, SubjectSearchClassifier,
-                                       histogram_segments, make_classifier)
+                                       classifier_recipe, histogram_segments)
 
 
 def histogram_data(n_per_class=12, n_classes=3, n_subjects=6, seed=0):
@@ -65,17 +65,28 @@ class TestHistogramNormalizer:
             HistogramNormalizer("l1", segments=[2, 2]).fit(self.X)
 
     def test_unknown_method(self):
-        with pytest.raises(ValueError, match="unknown histogram normalisation"):
+        with pytest.raises(ValueError, match="unknown histogram normalization"):
             HistogramNormalizer("l2").fit(self.X)
+
+
+def _search(name, segments=(8, 8), **params):
+    """Normalizer + search of a classifier name, as the pipeline builder assembles them."""
+    from sklearn.pipeline import make_pipeline
+
+    recipe = classifier_recipe(name)
+    search = SubjectSearchClassifier(recipe.estimator, recipe.grid, default=recipe.default,
+                                     calibrate=recipe.calibrate, **params)
+    return make_pipeline(HistogramNormalizer(recipe.normalization, list(segments)), search)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
 def test_classifier_learns_separable_histograms(name):
     X, y, groups = histogram_data()
     train = np.array([g not in ("S0", "S1") for g in groups])
-    clf = make_classifier(name, segments=[8, 8], n_trees=50)
-    clf.fit(X[train], y[train], groups=groups[train])
-    assert clf.search_cv_.startswith("StratifiedGroupKFold(3) over 4 training subjects")
+    clf = _search(name)
+    clf.fit(X[train], y[train], subjectsearchclassifier__groups=groups[train])
+    search = clf[-1]
+    assert search.search_cv_.startswith("StratifiedGroupKFold(3) over 4 training subjects")
     assert np.mean(clf.predict(X[~train]) == y[~train]) >= 0.9
     proba = clf.predict_proba(X[~train])
     assert proba.shape == (int((~train).sum()), 3)
@@ -83,57 +94,105 @@ def test_classifier_learns_separable_histograms(name):
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
 
 
+def _linear(**params):
+    recipe = classifier_recipe("linear-svm")
+    params = {"param_grid": recipe.grid, "default": recipe.default, "calibrate": True, **params}
+    return SubjectSearchClassifier(recipe.estimator, **params)
+
+
 class TestSearchFallback:
     def test_no_subjects_falls_back_and_says_so(self):
         X, y, _ = histogram_data()
-        clf = make_classifier("linear-svm").fit(X, y)
+        clf = _linear().fit(X, y)
         assert "StratifiedKFold(3) (subjects unknown)" in clf.search_cv_
 
     def test_one_subject(self):
         X, y, _ = histogram_data()
         one = np.array(["S1"] * len(y), dtype=object)
-        clf = make_classifier("linear-svm").fit(X, y, groups=one)
+        clf = _linear().fit(X, y, groups=one)
         assert "only 1 training subject" in clf.search_cv_
 
     def test_grouping_off(self):
         X, y, groups = histogram_data()
-        clf = make_classifier("linear-svm", groups_aware_search=False).fit(X, y, groups=groups)
+        clf = _linear(groups_aware=False).fit(X, y, groups=groups)
         assert "switched off" in clf.search_cv_
 
-    def test_no_search_uses_middle_value(self):
+    def test_single_point_grid_uses_it(self):
         X, y, groups = histogram_data()
-        clf = make_classifier("svm", search=False).fit(X, y, groups=groups)
-        assert clf.best_params_ == {"clf__C": 10.0}
+        clf = _linear(param_grid={"svm__C": [3.0]}, default=None).fit(X, y, groups=groups)
+        assert clf.best_params_ == {"svm__C": 3.0} and clf.search_scores_ is None
 
 
-def test_pca_step():
-    X, y, groups = histogram_data()
-    clf = make_classifier("svm", pca=5).fit(X, y, groups=groups)
-    pipeline = clf.best_estimator_.estimator if hasattr(clf.best_estimator_, "estimator") \
-        else clf.best_estimator_
-    assert pipeline.named_steps["pca"].n_components == 5
+class TestGuardedSearch:
+    """The inner search keeps the default unless it can be trusted and a point clearly wins."""
+
+    def test_tiny_inner_folds_keep_the_default(self):
+        X, y, groups = histogram_data(n_per_class=4, n_subjects=4)  # 4 clips/class, 3 folds
+        clf = _linear().fit(X, y, groups=groups)
+        assert clf.best_params_ == {"svm__C": 1.0}
+        assert "inner folds too small" in clf.search_cv_ and clf.search_scores_ is None
+
+    def test_a_clear_winner_replaces_the_default(self):
+        # a depth-1 tree can tell apart at most 2 of the 3 classes (UAR <= 2/3); a full tree all
+        from sklearn.pipeline import Pipeline
+        from sklearn.tree import DecisionTreeClassifier
+
+        X, y, groups = histogram_data(n_per_class=30)
+        tree = Pipeline([("tree", DecisionTreeClassifier(random_state=0))])
+        clf = SubjectSearchClassifier(tree, {"tree__max_depth": [1, None]},
+                                      default={"tree__max_depth": 1}).fit(X, y, groups=groups)
+        assert clf.best_params_ == {"tree__max_depth": None}
+        assert clf.search_scores_["default"] <= 2 / 3 + 1e-9
+        assert "changed from default" in clf.search_cv_
+        assert clf.search_scores_["best"] - clf.search_scores_["default"] > clf.search_scores_["se"]
+
+    def test_a_tie_keeps_the_default(self):
+        X, y, groups = histogram_data(n_per_class=30)
+        recipe = classifier_recipe("linear-svm")
+        # 1.0 and 1.0000001 give the same model: no point beats the default by a standard error
+        clf = SubjectSearchClassifier(recipe.estimator, {"svm__C": [1.0, 1.0000001]},
+                                      default={"svm__C": 1.0000001}).fit(X, y, groups=groups)
+        assert clf.best_params_ == {"svm__C": 1.0000001} and "default kept" in clf.search_cv_
+
+    def test_default_must_be_on_the_grid(self):
+        X, y, groups = histogram_data()
+        with pytest.raises(ValueError, match="not a point of the grid"):
+            _linear(default={"svm__C": 5.0}).fit(X, y, groups=groups)
+
+
+class TestPredictionsUseTheDecisionFunction:
+    def test_predict_is_the_uncalibrated_svm(self):
+        X, y, groups = histogram_data()
+        clf = _linear().fit(X, y, groups=groups)
+        decision = clf.decision_function(X)
+        np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(decision, axis=1)])
+        # the calibrated probabilities exist and are a separate model
+        assert clf.calibrated_ is not None
+        np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
 
 
 def test_unknown_classifier():
     with pytest.raises(ValueError, match="unknown classifier 'knn'"):
-        make_classifier("knn")
+        classifier_recipe("knn")
 
 
 def test_search_wrapper_is_a_sklearn_estimator():
-    clf = make_classifier("rf")
+    clf = _linear()
     assert isinstance(clf, SubjectSearchClassifier)
-    assert set(clf.get_params()) >= {"estimator", "param_grid", "n_splits", "groups_aware"}
+    assert set(clf.get_params()) >= {"estimator", "param_grid", "n_splits", "groups_aware",
+                                     "default"}
 
 
 @pytest.mark.parametrize("name", ["linear-svm", "chi2-svm"])
 def test_linear_svms_match_libsvm_linear_kernel(name):
-    """The Gram-matrix linear SVM is scikit-learn's SVC(kernel="linear") on the normalised rows."""
+    """The Gram-matrix linear SVM is scikit-learn's SVC(kernel="linear") on the normalized rows."""
     from sklearn.svm import SVC
     X, y, groups = histogram_data()
-    clf = make_classifier(name, segments=[8, 8], search=False).fit(X, y, groups=groups)
-    pipeline = clf.best_estimator_.calibrated_classifiers_[0].estimator  # refitted on all rows
+    clf = _search(name)
+    clf.set_params(subjectsearchclassifier__param_grid={"svm__C": [1.0]},
+                   subjectsearchclassifier__default=None)
+    clf.fit(X, y, subjectsearchclassifier__groups=groups)
     norm = HistogramNormalizer("chi2" if name == "chi2-svm" else "hellinger", [8, 8])
     Z = norm.fit_transform(X)
     oracle = SVC(kernel="linear", class_weight="balanced", C=1.0).fit(Z, y)
-    np.testing.assert_allclose(pipeline.decision_function(X), oracle.decision_function(Z),
-                               atol=1e-8)
+    np.testing.assert_allclose(clf.decision_function(X), oracle.decision_function(Z), atol=1e-8)

@@ -10,16 +10,18 @@ import pytest
 
 import handcrafted_dfer.deep
 from handcrafted_dfer.cli import main
-from handcrafted_dfer.commands.demo import demo_readme
-from handcrafted_dfer.compare import run_comparison, write_comparison
-from handcrafted_dfer.config import PreprocessConfig
+from handcrafted_dfer.compare import ComparisonOptions, run_comparison
+from handcrafted_dfer.config import DatasetRef, Experiment, PreprocessConfig, RunOptions
 from handcrafted_dfer.datasets.synthetic import load_synthetic
+from handcrafted_dfer.demo import demo_readme
+from handcrafted_dfer.report import write_report
+from handcrafted_dfer.spec import parse_methods
 from handcrafted_dfer.explain.blocks import parse_feature_name
 
 #: A tiny synthetic set: 6 subjects x 7 classes x 1 clip of 8-10 frames, 160 px.
 TINY = {"subjects": 6, "clips_per_class": 1, "frames": (8, 10), "size": 160}
 CONFIG = PreprocessConfig(size=64, frames=8)
-TINY_NET = {"input_size": 16, "widths": (4, 8), "epochs": 1, "verbose": False, "n_threads": 1}
+TINY_NET = {"input_size": 16, "widths": [4, 8], "epochs": 1}
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +82,14 @@ def check_schema(report: dict) -> None:
 def test_comparison_with_torch_writes_report_and_figures(tiny, tmp_path):
     pytest.importorskip("torch")
     root, cache = tiny
-    ds = load_synthetic(root, progress=False, **TINY)
-    report = run_comparison(ds, "lbptop-linear-svm,c3d", protocol="kfold",
-                            protocol_options={"n_splits": 3}, config=CONFIG, cache_dir=cache,
-                            progress=False, fractions=(0.5, 1.0), importance_repeats=1, top=3,
-                            deep_params=TINY_NET)
-    paths = write_comparison(report, tmp_path / "cmp.json")
+    methods = tuple(spec.with_settings(("c3d", k, v) for k, v in TINY_NET.items())
+                    if spec.family == "deep" else spec
+                    for spec in parse_methods("lbptop-linear-svm,c3d"))
+    experiment = Experiment(DatasetRef("synthetic", str(root), dict(TINY)), methods,
+                            protocol="kfold", folds=3, preprocess=CONFIG)
+    report = run_comparison(experiment, RunOptions(cache_dir=str(cache), n_jobs=1),
+                            ComparisonOptions(fractions=(0.5, 1.0), importance_repeats=1, top=3))
+    paths = write_report(report, tmp_path / "cmp.json")
     saved = json.loads(paths["json"].read_text())
     check_schema(saved)
     assert saved["n_clips"] == 42 and saved["n_subjects"] == 6 and saved["synthetic"] is True
@@ -115,6 +119,7 @@ def test_compare_command_without_torch_skips_the_deep_rows(tiny, tmp_path, monke
     monkeypatch.setattr(handcrafted_dfer.deep, "available", lambda: False)
     out = tmp_path / "report" / "nodeep.json"
     options = [f"--dataset-option={k}={json.dumps(v)}" for k, v in TINY.items()]
+    (tmp_path / "report").mkdir()
     status = main(["compare", "--dataset", "synthetic", "--root", str(root), *options,
                    "--cache", str(cache), "--size", "64", "--frames", "8", "--protocol", "kfold",
                    "--folds", "3", "--methods", "lbptop-linear-svm,c3d", "--fractions", "50,100",

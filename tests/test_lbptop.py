@@ -166,8 +166,8 @@ class TestAgainstSkimage:
             want = np.bincount(codes[plane].ravel(), minlength=p + 2)
             np.testing.assert_array_equal(got[0, 0, 0, plane, : p + 2], want)
             assert not got[0, 0, 0, plane, p + 2:].any()
-        normalised = lbptop_histograms(volume, P=P, radius=1, mapping="uniform")
-        np.testing.assert_allclose(normalised.sum(axis=-1), 1.0)
+        normalized = lbptop_histograms(volume, P=P, radius=1, mapping="uniform")
+        np.testing.assert_allclose(normalized.sum(axis=-1), 1.0)
 
 
 # ---------------------------------------------------------------- elliptic sampling
@@ -222,7 +222,7 @@ class TestProperties:
            P=st.sampled_from([4, 8]), mapping=st.sampled_from(["nri_uniform", "uniform"]),
            grid=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
            seed=st.integers(0, 2**16))
-    def test_finite_shape_and_normalised(self, shape, dtype, P, mapping, grid, seed):
+    def test_finite_shape_and_normalized(self, shape, dtype, P, mapping, grid, seed):
         grid = tuple(min(g, n - 2) for g, n in zip(grid, shape))
         volume = (np.random.default_rng(seed).random(shape) * 200).astype(dtype)
         hist = lbptop_histograms(volume, P=P, mapping=mapping, grid=grid)

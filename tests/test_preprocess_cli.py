@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 import pytest
 
 from handcrafted_dfer.clip import AlignedClip
-from handcrafted_dfer.commands import preprocess as command
+from handcrafted_dfer.cli import build_parser
 from handcrafted_dfer.errors import VideoReadError
 from handcrafted_dfer.face.preview import contact_sheet
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="dfer")
-    command.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["preprocess", *argv])
+    return build_parser().parse_args(["preprocess", *argv])
 
 
 def test_preprocess_writes_clip_and_preview(shared_videos, tmp_path):

@@ -9,10 +9,15 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.svm import SVC
 
+from sklearn.pipeline import Pipeline
+
 from handcrafted_dfer.classify import SubjectSearchClassifier
+from handcrafted_dfer.config import DatasetRef, Experiment, RunOptions
 from handcrafted_dfer.datasets.base import Clip, Dataset
 from handcrafted_dfer.datasets.protocols import get_folds
-from handcrafted_dfer.evaluate.runner import Method, evaluate_folds, parse_methods, run_evaluation
+from handcrafted_dfer.evaluate.folds import evaluate_folds
+from handcrafted_dfer.evaluate.runner import run_evaluation
+from handcrafted_dfer.spec import MethodSpec, parse_methods
 
 FIT_LOG = []  # (fit token, "fit" | "predict", row indices), shared by every clone
 _TOKENS = itertools.count()
@@ -42,7 +47,7 @@ class RecordingSVC(ClassifierMixin, BaseEstimator):
 
 def test_no_subject_leakage_into_training_or_inner_search():
     rng = np.random.default_rng(0)
-    n_subjects, n_classes, per = 5, 3, 2
+    n_subjects, n_classes, per = 5, 3, 4  # enough clips per class for the guarded search
     clips = [Clip(id=f"S{s}_{c}_{k}", path=f"/nowhere/S{s}/{c}{k}", label=f"c{c}", label_index=c,
                   subject=f"S{s}", dataset="toy")
              for s in range(n_subjects) for c in range(n_classes) for k in range(per)]
@@ -57,7 +62,8 @@ def test_no_subject_leakage_into_training_or_inner_search():
 
     def make():
         boundaries.append(len(FIT_LOG))
-        return SubjectSearchClassifier(RecordingSVC(), {"C": [0.1, 1.0]}, calibrate=True)
+        return Pipeline([("clf", SubjectSearchClassifier(RecordingSVC(), {"C": [0.1, 1.0]},
+                                                         calibrate=True))])
 
     result = evaluate_folds(make, X, y, subjects, folds, n_classes=n_classes,
                             measure_memory=False)
@@ -67,8 +73,9 @@ def test_no_subject_leakage_into_training_or_inner_search():
         test_subjects = set(subjects[test])
         log = FIT_LOG[boundaries[k]:boundaries[k + 1]]
         fits = [rows for _, kind, rows in log if kind == "fit"]
-        # grid search (2 values x inner folds), calibration folds and the final refit
-        assert len(fits) >= 2 * 2 + 1
+        # grid search (2 values x 3 inner folds), calibration folds and the final refit
+        assert len(fits) >= 2 * 3 + 1
+        assert "inner balanced_accuracy" in result["fold_details"][k]["inner_search"]
         for rows in fits:
             assert not test_subjects & set(subjects[rows]), f"fold {k}: test subject in a fit"
         assert not test_subjects & set(subjects[train])
@@ -85,14 +92,22 @@ def test_no_subject_leakage_into_training_or_inner_search():
 
 def test_parse_methods():
     methods = parse_methods("lbptop-svm, hog3d+flow-chi2-svm,fusion-rf,c3d")
-    assert methods[0] == Method("lbptop-svm", "handcrafted", ("lbptop",), "svm")
-    assert methods[1] == Method("hog3d+flow-chi2-svm", "handcrafted", ("hog3d", "flow"), "chi2-svm")
-    assert methods[2].features == ("lbptop", "hog3d", "flow")
-    assert methods[3] == Method("c3d", "deep", (), None)
-    with pytest.raises(ValueError, match="unknown feature set"):
+    assert methods[0] == MethodSpec(("lbptop",), "svm", label="lbptop-svm")
+    assert methods[1].features == ("hog3d", "flow") and methods[1].classifier == "chi2-svm"
+    assert methods[2].features == ("lbptop", "hog3d", "flow") and methods[2].name == "fusion-rf"
+    assert methods[3].family == "deep" and methods[3].steps == ("c3d",)
+    assert methods[0].steps == ("lbptop", "norm", "svm", "search")
+    with pytest.raises(ValueError, match="use lbptop, hog3d, flow"):
         parse_methods("sift-svm")
     with pytest.raises(ValueError, match="classifier"):
         parse_methods("lbptop-knn")
+
+
+def _experiment(dataset, methods, protocol="loso", **kwargs):
+    if isinstance(methods, str):
+        methods = parse_methods(methods)
+    return Experiment(dataset=DatasetRef(dataset.name, dataset.root), methods=methods,
+                      protocol=protocol, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +135,9 @@ def _cache_files(cache):
 
 def test_end_to_end_skipped_and_cache_reuse(tiny_dataset, tmp_path):
     cache = tmp_path / "cache"
-    methods = parse_methods("lbptop-linear-svm,c3d")
-    first = run_evaluation(tiny_dataset, methods[:1], protocol="loso", cache_dir=cache,
-                           progress=False)
+    experiment = _experiment(tiny_dataset, "lbptop-linear-svm")
+    run = RunOptions(cache_dir=str(cache))
+    first = run_evaluation(experiment, run, dataset=tiny_dataset)
     assert first["synthetic"] and "synthetic" in first["note"]
     assert first["n_clips"] == 6 and first["n_subjects"] == 3
     assert [s["clip"] for s in first["skipped"]] == ["S999_001"]
@@ -140,14 +155,13 @@ def test_end_to_end_skipped_and_cache_reuse(tiny_dataset, tmp_path):
     assert result["peak_memory_mb"] > 0  # measured by default
     assert [f["n_train_subjects"] for f in result["fold_details"]] == [2, 2, 2]
     assert first["cache"]["clips_computed"] == 7
-    assert first["cache"]["features_computed"] == 6
+    assert first["cache"]["feature_rows_computed"] == 6
 
     before = _cache_files(cache)
-    second = run_evaluation(tiny_dataset, methods[:1], protocol="loso", cache_dir=cache,
-                            progress=False)
+    second = run_evaluation(experiment, run, dataset=tiny_dataset)
     assert second["cache"]["clips_computed"] == 0
-    assert second["cache"]["features_computed"] == 0
-    assert second["cache"]["clips_loaded"] == 7 and second["cache"]["features_loaded"] == 6
+    assert second["cache"]["feature_rows_computed"] == 0
+    assert second["cache"]["clips_loaded"] == 7
     assert _cache_files(cache) == before  # nothing rewritten, nothing added
     assert second["results"][0]["confusion"] == result["confusion"]
     assert second["skipped"] == first["skipped"]
@@ -161,9 +175,9 @@ def test_train_subject_fraction_keeps_whole_subjects_and_the_protocol(tiny_datas
     clips = [Clip(f"{c.id}_{copy}", c.path, c.label, c.label_index, c.subject, c.dataset)
              for c in good for copy in (0, 1)]
     dataset = Dataset("synthetic", tiny_dataset.root, clips, tiny_dataset.labels)
-    report = run_evaluation(dataset, "lbptop-linear-svm", protocol="loso",
-                            cache_dir=tmp_path / "cache", progress=False,
-                            train_subject_fraction=0.5, measure_memory=False)
+    experiment = _experiment(dataset, "lbptop-linear-svm")
+    run = RunOptions(cache_dir=str(tmp_path / "cache"), measure_memory=False)
+    report = run_evaluation(experiment, run, dataset=dataset, train_subject_fraction=0.5)
     assert report["protocol"] == "loso" and report["train_subject_fraction"] == 0.5
     (result,) = report["results"]
     assert result["peak_memory_mb"] is None
@@ -174,8 +188,7 @@ def test_train_subject_fraction_keeps_whole_subjects_and_the_protocol(tiny_datas
     assert sorted(s for f in result["fold_details"] for s in f["test_subjects"]) == [
         "S901", "S902", "S903"]
     with pytest.raises(ValueError, match="train_subject_fraction"):
-        run_evaluation(dataset, "lbptop-linear-svm", protocol="loso",
-                       cache_dir=tmp_path / "cache", progress=False, train_subject_fraction=0.0)
+        run_evaluation(experiment, run, dataset=dataset, train_subject_fraction=0.0)
 
 
 def test_deep_method_entry(tiny_dataset, tmp_path, monkeypatch):
@@ -183,13 +196,14 @@ def test_deep_method_entry(tiny_dataset, tmp_path, monkeypatch):
     import handcrafted_dfer.deep as deep
 
     monkeypatch.setattr(deep, "available", lambda: False)
-    report = run_evaluation(tiny_dataset, parse_methods("c3d"), protocol="loso",
-                            cache_dir=tmp_path / "cache", progress=False)
+    report = run_evaluation(_experiment(tiny_dataset, "c3d"),
+                            RunOptions(cache_dir=str(tmp_path / "cache")), dataset=tiny_dataset)
     assert report["results"] == [{"method": "c3d", "family": "deep",
                                   "skipped": "install handcrafted_dfer[deep]"}]
 
 
 def test_interrupted_write_leaves_no_entry(tmp_path):
+    from handcrafted_dfer.cache import atomic_write
     from handcrafted_dfer.features.store import FeatureStore
 
     store = FeatureStore(tmp_path)
@@ -201,9 +215,7 @@ def test_interrupted_write_leaves_no_entry(tmp_path):
         pathlib.Path(tmp).write_bytes(b"half")
         raise Boom
 
-    from handcrafted_dfer.features import store as store_module
-
     with pytest.raises(Boom):
-        store_module._atomic_write(tmp_path / "features" / "x" / "k.npy", failing_writer)
+        atomic_write(tmp_path / "features" / "x" / "k.npz", failing_writer)
     assert store.load_features("x", "k") is None
     assert os.listdir(tmp_path / "features" / "x") == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 
@@ -12,7 +11,7 @@ import pytest
 from scipy.spatial import procrustes
 from skimage.transform import PiecewiseAffineTransform, warp
 
-from handcrafted_dfer.commands import synth as synth_command
+from handcrafted_dfer.cli import build_parser
 from handcrafted_dfer.datasets import synthetic
 from handcrafted_dfer.datasets._warp import triangulate, warp_piecewise_affine
 from handcrafted_dfer.errors import DatasetLayoutError
@@ -220,9 +219,7 @@ def test_piecewise_affine_warp_matches_scikit_image():
 
 
 def test_dfer_synth_command(tmp_path, capsys):
-    parser = argparse.ArgumentParser(prog="dfer")
-    synth_command.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["synth", "--out", str(tmp_path / "set"), "--subjects", "1",
+    args = build_parser().parse_args(["synth", "--out", str(tmp_path / "set"), "--subjects", "1",
                               "--clips-per-class", "1", "--frames", "3", "4", "--size", "160",
                               "--seed", "2", "--quiet"])
     assert args.func(args) == 0
@@ -232,9 +229,7 @@ def test_dfer_synth_command(tmp_path, capsys):
 
 
 def test_dfer_synth_reports_bad_numbers_without_traceback(tmp_path, capsys):
-    parser = argparse.ArgumentParser(prog="dfer")
-    synth_command.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["synth", "--out", str(tmp_path / "set"), "--subjects", "0"])
+    args = build_parser().parse_args(["synth", "--out", str(tmp_path / "set"), "--subjects", "0"])
     assert args.func(args) == 2
     assert "subjects must be an integer from 1 to 99" in capsys.readouterr().err
     assert not (tmp_path / "set").exists()

@@ -20,7 +20,7 @@ import torch
 from run import demo_data
 from sklearn.metrics import balanced_accuracy_score
 
-from handcrafted_dfer.commands.demo import DEMO
+from handcrafted_dfer.demo import DEMO
 from handcrafted_dfer.datasets.protocols import get_folds
 from handcrafted_dfer.deep import C3DClassifier
 

@@ -20,12 +20,12 @@ import time
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
-from handcrafted_dfer.commands.demo import DEMO
-from handcrafted_dfer.config import PreprocessConfig
+from handcrafted_dfer.config import PreprocessConfig, RunOptions
 from handcrafted_dfer.datasets.protocols import get_folds
 from handcrafted_dfer.datasets.synthetic import load_synthetic
 from handcrafted_dfer.deep import C3DClassifier
-from handcrafted_dfer.evaluate.runner import prepare_clips
+from handcrafted_dfer.demo import DEMO
+from handcrafted_dfer.evaluate.clips import prepare_clips
 
 HERE = pathlib.Path(__file__).parent
 
@@ -51,8 +51,9 @@ def demo_data(cache, overrides):
     cache = pathlib.Path(cache)
     dataset = load_synthetic(cache / "synthetic", subjects=DEMO["subjects"],
                              clips_per_class=DEMO["clips_per_class"], progress=False)
-    clips, skipped = prepare_clips(dataset, PreprocessConfig(), cache_dir=cache, progress=False)
-    assert not skipped, skipped
+    prepared = prepare_clips(dataset, PreprocessConfig(), RunOptions(cache_dir=str(cache)))
+    clips = prepared.clips
+    assert not prepared.skipped, prepared.skipped
     y, groups = np.asarray(dataset.y), np.asarray(dataset.subjects, dtype=object)
     return dataset, clips, y, groups, params
 

@@ -48,10 +48,11 @@ import time
 
 import numpy as np
 
-from handcrafted_dfer.config import PreprocessConfig
+from handcrafted_dfer.config import DatasetRef, Experiment, PreprocessConfig, RunOptions
 from handcrafted_dfer.datasets.base import Dataset
 from handcrafted_dfer.datasets.synthetic import PORTRAITS, load_synthetic
-from handcrafted_dfer.evaluate.runner import parse_methods, run_evaluation
+from handcrafted_dfer.evaluate.runner import run_evaluation
+from handcrafted_dfer.spec import parse_methods
 
 HERE = pathlib.Path(__file__).resolve().parent
 NOTE = ("Synthetic data (handcrafted_dfer.datasets.synthetic: each subject a warp of one of two "
@@ -94,10 +95,13 @@ def _evaluate(dataset, family: str, setting: int, classifiers, *, protocol: str,
     """One run_evaluation call: one feature setting, several classifiers."""
     label, params = SETTINGS[family][setting]
     config = PreprocessConfig(clahe=label.endswith(CLAHE))
-    methods = parse_methods(",".join(f"{family}-{c}" for c in classifiers))
-    report = run_evaluation(dataset, methods, protocol=protocol, config=config,
-                            feature_params={family: params}, cache_dir=cache, n_jobs=jobs,
-                            progress=False, measure_memory=False)
+    methods = tuple(spec.with_settings((family, k, list(v) if isinstance(v, tuple) else v)
+                                       for k, v in params.items())
+                    for spec in parse_methods(",".join(f"{family}-{c}" for c in classifiers)))
+    experiment = Experiment(DatasetRef(dataset.name, dataset.root), methods, protocol=protocol,
+                            preprocess=config)
+    report = run_evaluation(experiment, RunOptions(cache_dir=cache, n_jobs=jobs,
+                                                   measure_memory=False), dataset=dataset)
     if report["skipped"]:
         raise SystemExit(f"clips failed preprocessing: {report['skipped']}")
     rows = []

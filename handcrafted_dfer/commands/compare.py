@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import positive_int
-from .evaluate import (PROTOCOLS, add_data_arguments, cache_from_args, config_from_args,
-                       dataset_from_args)
+from ._args import add_experiment_arguments, positive_int, run_experiment
 
 __all__ = ["add_parser", "run", "add_comparison_arguments", "comparison_options", "print_summary"]
 
@@ -23,7 +21,7 @@ def _fractions(text: str) -> tuple:
 
 
 def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments shared by ``dfer compare`` and ``dfer demo``: curve, importance, deep training."""
+    """Learning-curve and importance arguments."""
     parser.add_argument("--fractions", type=_fractions, default=(0.25, 0.5, 0.75, 1.0),
                         metavar="PCTS", help="learning-curve percentages of each fold's training "
                         "subjects (default 25,50,75,100)")
@@ -31,29 +29,14 @@ def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
                         help="permutations per block and fold for block importance (default 5)")
     parser.add_argument("--top", type=positive_int, default=10, metavar="N",
                         help="blocks listed per handcrafted method (default 10)")
-    parser.add_argument("--deep-epochs", type=positive_int, metavar="N",
-                        help="largest number of training epochs of the 3D CNN (default: "
-                        "C3DClassifier's)")
 
 
-def comparison_options(args, *, cache_dir, deep_params: dict | None = None) -> dict:
-    """Keyword arguments of :func:`~handcrafted_dfer.compare.run_comparison` from the arguments.
+def comparison_options(args):
+    """The :class:`~handcrafted_dfer.compare.ComparisonOptions` of the arguments."""
+    from ..compare import ComparisonOptions
 
-    The 3D CNN uses ``--jobs`` threads, checkpoints under ``CACHE/c3d-checkpoints`` (an
-    interrupted run resumes) and shows its progress bar unless ``--quiet``; ``deep_params`` adds
-    or overrides C3DClassifier arguments.
-    """
-    import pathlib
-
-    deep_params = {"n_threads": args.jobs, "verbose": not args.quiet,
-                   "checkpoint_dir": str(pathlib.Path(cache_dir) / "c3d-checkpoints"),
-                   **(deep_params or {})}
-    if args.deep_epochs:
-        deep_params["epochs"] = args.deep_epochs
-    return {"fractions": args.fractions, "importance_repeats": args.repeats, "top": args.top,
-            "seed": args.seed, "deep_params": deep_params, "n_jobs": args.jobs,
-            "backend": getattr(args, "backend", None), "progress": not args.quiet,
-            "cache_dir": cache_dir}
+    return ComparisonOptions(fractions=args.fractions, importance_repeats=args.repeats,
+                             top=args.top)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -67,29 +50,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "measure the review's Table-1 claims: accuracy (accuracy, UAR, WAR, macro F1), compute "
         "(fit time, inference time, memory, model size), data needs (a learning curve over the "
         "fraction of training subjects) and interpretability (the most important face blocks of "
-        "each handcrafted method by permutation on held-out folds). Writes OUT.json, OUT.md and "
-        "PNG figures next to OUT.json.",
+        "each handcrafted method by permutation on held-out folds). Writes OUT.json, OUT.md, "
+        f"OUT.toml and PNG figures next to OUT.json. Default methods: {DEFAULT_METHODS}.",
     )
-    add_data_arguments(parser, features=False)
-    parser.add_argument("--methods", default=DEFAULT_METHODS, metavar="LIST",
-                        help="comma-separated methods: <features>-<classifier> (features lbptop, "
-                        "hog3d, flow joined by '+', or fusion; classifier svm, linear-svm, "
-                        f"chi2-svm, rf) or c3d (default {DEFAULT_METHODS})")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="loso",
-                        help="loso, kfold (subject-independent), official or holdout "
-                        "(default loso)")
-    parser.add_argument("--folds", type=positive_int, metavar="K",
-                        help="number of folds of --protocol kfold (default: the protocol's)")
+    add_experiment_arguments(parser, methods="list")
     add_comparison_arguments(parser)
     parser.add_argument("--report", required=True, metavar="OUT.json",
-                        help="report file; OUT.md and the PNG figures are written next to it")
+                        help="report file; OUT.md, OUT.toml and the PNG figures are written next "
+                        "to it")
     parser.set_defaults(func=run)
     return parser
 
 
 def print_summary(report: dict, paths: dict) -> None:
     """Print the synthetic-data note, the summary tables and the files written."""
-    from ..compare import summary_tables
+    from ..report import summary_tables
 
     if report.get("synthetic"):
         print(report["note"])
@@ -99,19 +74,18 @@ def print_summary(report: dict, paths: dict) -> None:
     print()
     print(summary_tables(report))
     print()
-    print(f"report: {paths['markdown']} (and {paths['json'].name}, "
+    print(f"report: {paths['markdown']} (and {paths['json'].name}, {paths['toml'].name}, "
           f"{len(paths['figures'])} figures in {paths['json'].parent})")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the comparison the arguments describe and write its report."""
-    from ..compare import run_comparison, write_comparison
+    from ..compare import DEFAULT_METHODS, run_comparison
+    from ..report import write_report
 
-    cache_dir = cache_from_args(args)
-    dataset = dataset_from_args(args)
-    protocol_options = {"n_splits": args.folds} if args.folds and args.protocol == "kfold" else {}
-    report = run_comparison(dataset, args.methods, protocol=args.protocol,
-                            protocol_options=protocol_options, config=config_from_args(args),
-                            **comparison_options(args, cache_dir=cache_dir))
-    print_summary(report, write_comparison(report, args.report))
+    options = comparison_options(args)
+    report = run_experiment(args, lambda experiment, run: run_comparison(experiment, run, options),
+                            default_methods=DEFAULT_METHODS, output=args.report,
+                            what="the report", suffix=".json")
+    print_summary(report, write_report(report, args.report))
     return 0

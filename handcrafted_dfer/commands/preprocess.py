@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from ..config import PreprocessConfig
-from ._args import positive_int
+from ._args import check_input, check_output, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--size", type=positive_int, default=defaults.size,
                         help=f"side of the square face crop in pixels (default {defaults.size})")
     parser.add_argument("--frames", type=positive_int, default=defaults.frames,
-                        help=f"frames after temporal normalisation (default {defaults.frames})")
+                        help=f"frames after temporal normalization (default {defaults.frames})")
     parser.add_argument("--clahe", action="store_true", help="equalise each crop with CLAHE")
     parser.add_argument("--preview", metavar="SHEET.png",
                         help="also write a contact sheet of the aligned frames with landmarks")
@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from ..face.preprocess import preprocess_video
     from ..face.preview import save_contact_sheet
 
+    check_input(args.input, "a video file or a frame folder")
+    check_output(args.out, "the aligned clip")
+    if args.preview:
+        check_output(args.preview, "the contact sheet")
     config = dataclasses.replace(PreprocessConfig(), size=args.size, frames=args.frames,
                                  clahe=args.clahe)
     clip = preprocess_video(args.input, config, progress=not args.quiet)

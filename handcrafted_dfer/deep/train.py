@@ -7,9 +7,7 @@ the optional ``deep`` extra is installed.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
-import json
 import os
 import pathlib
 import time
@@ -26,6 +24,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedS
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ..cache import atomic_write, cache_key
 from ..errors import ModelFileError
 from ..features._validation import as_volume, check_volume
 from .model import DEFAULT_WIDTHS, C3DNet
@@ -484,19 +483,18 @@ class C3DClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(val)
 
     def _checkpoint_path(self, data: torch.Tensor, y_idx: np.ndarray) -> pathlib.Path | None:
-        """File named by a hash of the training data, labels, split and learning parameters."""
+        """File named by the cache key of the training data, labels, split and learning
+        parameters."""
         if self.checkpoint_dir is None:
             return None
         skip = _NOT_FINGERPRINTED + (("epochs",) if self.lr_schedule == "constant" else ())
-        params = {k: v for k, v in self.get_params().items() if k not in skip}
-        digest = hashlib.blake2b(digest_size=12)
-        digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-        digest.update(json.dumps(self.classes_.tolist(), default=str).encode())
-        for array in (data.numpy(), y_idx, self.train_indices_, self.val_indices_):
-            digest.update(np.ascontiguousarray(array).tobytes())
+        params = {k: (list(v) if isinstance(v, tuple) else v)
+                  for k, v in self.get_params().items() if k not in skip}
+        key = cache_key(params, self.classes_.tolist(), data.numpy(), y_idx, self.train_indices_,
+                        self.val_indices_)
         folder = pathlib.Path(self.checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"c3d-{digest.hexdigest()}.pt"
+        return folder / f"c3d-{key}.pt"
 
 
 def _grey_level_stats(data: torch.Tensor, index: np.ndarray) -> tuple[float, float]:
@@ -559,9 +557,7 @@ def _state_from_bytes(blob: bytes, where: str) -> dict:
 
 def _save_checkpoint(path: pathlib.Path, checkpoint: dict) -> None:
     """Write atomically (a killed run never leaves a truncated checkpoint behind)."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def _load_checkpoint(path: pathlib.Path) -> dict:

@@ -1,4 +1,4 @@
-"""Subject-independent evaluation: metrics, the runner with its caches, and reports."""
+"""Subject-independent evaluation by stages: clips, features, folds, metrics; the runner."""
 
 from .metrics import classification_scores, confusion, fold_summary, scores_from_confusion
 

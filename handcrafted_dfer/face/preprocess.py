@@ -1,4 +1,4 @@
-"""Video to :class:`~handcrafted_dfer.clip.AlignedClip`: read, track, align, normalise in time."""
+"""Video to :class:`~handcrafted_dfer.clip.AlignedClip`: read, track, align, normalize in time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Temporal normalisation: resample a clip to a fixed number of frames, keeping their order."""
+"""Temporal normalization: resample a clip to a fixed number of frames, keeping their order."""
 
 from __future__ import annotations
 

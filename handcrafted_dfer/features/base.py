@@ -15,17 +15,22 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
 
     ``fit`` learns nothing; ``transform`` maps a sequence of clips (each an
     :class:`~handcrafted_dfer.clip.AlignedClip` or a ``[T, H, W]`` array) to a 2D float array, one
-    row per clip. Subclasses implement ``_describe(volume) -> ndarray`` (any shape, flattened in C
-    order) and ``_feature_names(volume_shape) -> list[str]`` in the same order.
+    row per clip. Subclasses set :attr:`short_name` and implement ``_describe(volume) -> ndarray``
+    (any shape, flattened in C order) and ``_feature_names(volume_shape) -> list[str]`` in the
+    same order.
     """
+
+    #: Name on the command line and in method specs (``lbptop``, ``hog3d``, ``flow``).
+    short_name: str = ""
 
     def fit(self, X, y=None):
         """Record the shape of the first clip (so feature names are known) and return self."""
         X = list(X)
         if not X:
             raise ValueError("fit needs at least one clip")
-        self.volume_shape_ = tuple(as_volume(X[0]).shape)
-        self.n_features_out_ = len(self._feature_names(self.volume_shape_))
+        shape = tuple(as_volume(X[0]).shape)
+        self.feature_names_for(shape)  # checks the parameters and the grid against the clips
+        self.volume_shape_ = shape
         return self
 
     def transform(self, X):
@@ -50,7 +55,17 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
         if shape is None:
             raise ValueError(f"{type(self).__name__} must be fitted before its feature names "
                              "are known")
-        return np.asarray(self._feature_names(shape), dtype=object)
+        return self.feature_names_for(shape)
+
+    def feature_names_for(self, volume_shape) -> np.ndarray:
+        """The feature names of clips of shape ``(T, H, W)``, without fitting.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid or the grid does not fit clips of that shape.
+        """
+        return np.asarray(self._feature_names(tuple(volume_shape)), dtype=object)
 
     def _describe(self, volume):  # pragma: no cover - abstract
         raise NotImplementedError

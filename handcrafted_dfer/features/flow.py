@@ -193,6 +193,8 @@ class OpticalFlowFeatures(ClipFeatureExtractor):
     ``mbhy/...``.
     """
 
+    short_name = "flow"
+
     def __init__(self, method="farneback", descriptors=("hof", "mbh"), grid=(2, 4, 4), n_bins=8,
                  motion_threshold=0.4, normalize="l2"):
         self.method = method

@@ -87,7 +87,7 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
     gradient votes only into the bins whose normals lie within the angle between neighbouring
     normals, most into the closest, and the votes of one voxel have norm ``|g|``. The votes are
     summed over the voxels of each cell of a regular ``grid`` of non-overlapping cells, and each
-    cell is one normalisation block.
+    cell is one normalization block.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
         Standard deviation (voxels, all three axes) of a Gaussian smoothing applied first
         (``scipy.ndimage.gaussian_filter``, mode ``"nearest"``); 0 for none.
     normalize : {"l2", "l2-hys", "l1", None}
-        Per-cell normalisation (see ``normalize_blocks``); a cell without any gradient (a
+        Per-cell normalization (see ``normalize_blocks``); a cell without any gradient (a
         constant region) stays all zeros.
 
     Returns
@@ -115,14 +115,14 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
     ------
     ValueError
         Not 3D, an axis shorter than 2, NaN or infinite values, a grid finer than the volume,
-        an unknown polyhedron or normalisation, or a negative sigma.
+        an unknown polyhedron or normalization, or a negative sigma.
 
     References
     ----------
     .. [1] A. Kläser, M. Marszałek and C. Schmid, "A spatio-temporal descriptor based on
        3D-gradients", British Machine Vision Conference (BMVC), 2008.
     .. [2] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection",
-       CVPR 2005 (L2-Hys block normalisation).
+       CVPR 2005 (L2-Hys block normalization).
     """
     volume = check_volume(volume, min_frames=2, frames_rule="gradients need T >= 2")
     if volume.shape[1] < 2 or volume.shape[2] < 2:
@@ -153,6 +153,8 @@ class HOG3D(ClipFeatureExtractor):
     ``hog3d/r<row>c<col>/t<segment>/o<bin>`` (bin zero-padded, e.g. ``hog3d/r1c0/t1/o05``); the
     direction of bin ``k`` is row ``k`` of :func:`polyhedron_normals`.
     """
+
+    short_name = "hog3d"
 
     def __init__(self, polyhedron="icosahedron", half=False, grid=(2, 4, 4), sigma=0.0,
                  normalize="l2"):

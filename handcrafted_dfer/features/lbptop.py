@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from ._kernels import lbp as _lbp
-from ._validation import as_volume, block_edges, check_grid, check_volume
+from ._validation import block_edges, check_grid, check_volume
 from .base import ClipFeatureExtractor
 
 __all__ = ["lbptop_histograms", "LBPTOP", "PLANES", "plane_bins"]
@@ -163,11 +163,13 @@ class LBPTOP(ClipFeatureExtractor):
 
     Notes
     -----
-    A clip's vector is :func:`lbptop_histograms` (normalised) flattened in C order: block t, row,
+    A clip's vector is :func:`lbptop_histograms` (normalized) flattened in C order: block t, row,
     column, plane (XY, XT, YT), bin; with one P per plane the padding bins are left out. Its
     feature names read ``lbptop/xy/r2c3/t0/b17`` (plane, block row and column, temporal segment,
     bin, zero-padded to the width of the plane's last bin).
     """
+
+    short_name = "lbptop"
 
     def __init__(self, P=8, radius=(1, 1, 1), mapping="nri_uniform", grid=(1, 4, 4), overlap=0.0):
         self.P = P

@@ -1,91 +1,82 @@
-"""A content-addressed on-disk cache of aligned clips and feature rows.
+"""A content-addressed on-disk cache of aligned clips and feature rows, which heals itself.
 
 Layout under the cache root::
 
-    clips/<key>.npz              AlignedClip of one source under one PreprocessConfig
-    clips/<key>.failed.json      {"reason": ...} of a source that could not be preprocessed
-    features/<name>-<params>/<key>.npy     one feature row of one aligned clip
-    features/<name>-<params>/names.json    the extractor's feature names
+    clips/<key>.npz                    AlignedClip of one source under one PreprocessConfig
+    clips/<key>.failed.json            {"reason": ...} of a source that could not be preprocessed
+    features/<name>-<params>/<key>.npz one feature row of one aligned clip
 
-Keys
-----
+Keys (all made by :func:`handcrafted_dfer.cache.cache_key`)
+-------------------------------------------------------------
 * A **clip key** hashes the *identity* of the source, not its bytes: its resolved path and, for
   every file it consists of (the video file, or each image of a frame folder), the file name, size
   and modification time in nanoseconds; together with the preprocessing configuration, any
   dataset-specific selection (e.g. a frame subset) and :data:`STORE_VERSION` plus the package
   version. Reading every byte of a large video collection on each run would cost more than the
   preprocessing it saves; the price is that a file rewritten with identical size *and* mtime is
-  not noticed (touch it, or delete the cache).
+  not noticed (touch it, or clear the cache).
 * A **feature key** hashes the *content* of the aligned clip (frames, landmarks, valid flags):
   identical clips share rows whatever their source, and a changed clip can never meet a stale row.
-  The folder name carries the extractor name and :func:`~handcrafted_dfer.config.config_hash` of
-  its parameters.
+  The folder name carries the extractor name and the key of its parameters.
 
-Every entry is written to a temporary file in the same folder and moved into place with
-:func:`os.replace`, so an interrupted run leaves whole entries or none, and the next run resumes.
+Every entry is written by :func:`~handcrafted_dfer.cache.atomic_write`, so an interrupted run leaves
+whole entries or none, and the next run resumes. Entries are zip archives (``.npz``) whose members
+carry a CRC-32, or small JSON files, so a damaged entry (truncated, emptied, overwritten) fails to
+load: it is then logged with its path, counted in :attr:`FeatureStore.healed`, deleted and
+recomputed, never trusted and never fatal.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 import pathlib
-import tempfile
+import time
 
 import numpy as np
 
 from .. import __version__
+from ..cache import atomic_write, cache_key, remove_stale_temporaries
 from ..clip import AlignedClip
-from ..config import config_hash
 from ..errors import VideoReadError
 
-__all__ = ["STORE_VERSION", "FeatureStore", "default_cache_dir", "source_identity"]
+__all__ = ["STORE_VERSION", "FeatureStore", "source_identity"]
 
 #: Bumped whenever the meaning of a cached entry changes; old entries are then never read.
-STORE_VERSION = 1
+STORE_VERSION = 2
+
+_log = logging.getLogger(__name__)
 
 
-def default_cache_dir() -> pathlib.Path:
-    """``$XDG_CACHE_HOME/handcrafted_dfer``, or ``~/.cache/handcrafted_dfer``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "handcrafted_dfer"
-
-
-def source_identity(path: str | os.PathLike) -> dict:
+def source_identity(path: str | os.PathLike, files=None) -> dict:
     """Resolved path plus (name, size, mtime_ns) of every file of a video file or frame folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A video file or a frame folder.
+    files : sequence of str, optional
+        The image files the clip consists of, when it is not the whole folder.
 
     Raises
     ------
     VideoReadError
-        If the path does not exist.
+        If the path (or one of ``files``) does not exist.
     """
     p = pathlib.Path(path)
     try:
         resolved = p.resolve(strict=True)
-        if resolved.is_dir():
-            files = [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
-                     for f in sorted(resolved.iterdir()) if f.is_file()]
+        if files is not None:
+            members = [pathlib.Path(f).resolve(strict=True) for f in files]
+        elif resolved.is_dir():
+            members = [f for f in sorted(resolved.iterdir()) if f.is_file()]
         else:
-            st = resolved.stat()
-            files = [(resolved.name, st.st_size, st.st_mtime_ns)]
+            members = [resolved]
+        stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in members]
     except OSError as exc:
         raise VideoReadError(path, f"expected a video file or a folder of frames: {exc}") from exc
-    return {"path": str(resolved), "files": files}
-
-
-def _atomic_write(path: pathlib.Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    return {"path": str(resolved), "files": stats}
 
 
 class FeatureStore:
@@ -94,23 +85,28 @@ class FeatureStore:
     Parameters
     ----------
     root : str or Path
-        Cache folder (created on first write).
+        Cache folder (created on first write). Stale temporary files of killed runs under it are
+        removed when the store is opened.
 
     Attributes
     ----------
     counts : dict
         ``{"clips_computed", "clips_loaded", "features_computed", "features_loaded"}``: entries
-        written and read through this object (the runner adds entries its workers computed).
+        written and read through this object.
+    healed : list of dict
+        ``{"path", "reason"}`` of every damaged entry found, deleted and left to be recomputed.
     """
 
     def __init__(self, root: str | os.PathLike):
         self.root = pathlib.Path(root)
         self.counts = {"clips_computed": 0, "clips_loaded": 0,
                        "features_computed": 0, "features_loaded": 0}
+        self.healed: list[dict] = []
+        remove_stale_temporaries(self.root)
 
     # -- keys -----------------------------------------------------------------------------------
     @staticmethod
-    def clip_key(source: str | os.PathLike, config, *, selection=None) -> str:
+    def clip_key(source: str | os.PathLike, config, *, selection=None, files=None) -> str:
         """Key of a source under a preprocessing configuration.
 
         Parameters
@@ -120,23 +116,34 @@ class FeatureStore:
         config : PreprocessConfig
         selection : JSON-serialisable, optional
             Anything else that changes the result (e.g. a dataset's frame subset).
+        files : sequence of str, optional
+            The image files of a clip that is a list of files rather than a whole folder.
         """
-        return config_hash(STORE_VERSION, __version__, source_identity(source), config, selection)
+        return cache_key(STORE_VERSION, __version__, source_identity(source, files), config,
+                         selection)
 
     @staticmethod
-    def content_key(clip: AlignedClip) -> str:
-        """SHA-256 (first 24 hex digits) of an aligned clip's frames, landmarks and valid flags."""
-        h = hashlib.sha256()
-        for array in (clip.frames, clip.landmarks, clip.valid):
-            array = np.ascontiguousarray(array)
-            h.update(f"{array.dtype.str}{array.shape}".encode())
-            h.update(array.tobytes())
-        return h.hexdigest()[:24]
+    def content_key(clip) -> str:
+        """Key of an aligned clip's content: frames, landmarks and valid flags (or an array)."""
+        if isinstance(clip, AlignedClip):
+            return cache_key(clip.frames, clip.landmarks, clip.valid)
+        return cache_key(np.asarray(clip))
 
     @staticmethod
     def feature_folder_name(name: str, params: dict) -> str:
         """Folder name of an extractor with its parameters, e.g. ``lbptop-3f2a...``."""
-        return f"{name}-{config_hash(STORE_VERSION, __version__, name, params)}"
+        return f"{name}-{cache_key(STORE_VERSION, __version__, name, params, length=16)}"
+
+    # -- healing --------------------------------------------------------------------------------
+    def _heal(self, path: pathlib.Path, exc: BaseException) -> None:
+        """Record, log and delete a damaged entry."""
+        reason = f"{type(exc).__name__}: {exc}"
+        _log.warning("damaged cache entry %s (%s): deleted, it will be recomputed", path, reason)
+        self.healed.append({"path": str(path), "reason": reason})
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
     # -- aligned clips --------------------------------------------------------------------------
     def _clip_path(self, key: str) -> pathlib.Path:
@@ -150,57 +157,135 @@ class FeatureStore:
 
         Returns
         -------
-        AlignedClip, or str (the recorded failure reason), or None when nothing is cached
+        AlignedClip, or str (the recorded failure reason), or None when nothing (sound) is cached
         """
         path = self._clip_path(key)
         if path.is_file():
-            self.counts["clips_loaded"] += 1
-            return AlignedClip.load(path)
+            try:
+                clip = AlignedClip.load(path)
+            except Exception as exc:  # any damage: truncated zip, bad CRC, missing field, ...
+                self._heal(path, exc)
+            else:
+                self.counts["clips_loaded"] += 1
+                return clip
         failure = self._failure_path(key)
         if failure.is_file():
-            self.counts["clips_loaded"] += 1
-            return json.loads(failure.read_text())["reason"]
+            try:
+                reason = json.loads(failure.read_text(encoding="utf-8"))["reason"]
+                if not isinstance(reason, str):
+                    raise ValueError(f"expected a string reason, found {type(reason).__name__}")
+            except Exception as exc:
+                self._heal(failure, exc)
+            else:
+                self.counts["clips_loaded"] += 1
+                return reason
         return None
 
     def save_clip(self, key: str, clip: AlignedClip) -> pathlib.Path:
         """Store an aligned clip (atomically); returns its file."""
-        path = self._clip_path(key)
-        _atomic_write(path, clip.save)
-        return path
+        return atomic_write(self._clip_path(key), clip.save)
 
     def save_failure(self, key: str, reason: str) -> pathlib.Path:
         """Record that a source could not be preprocessed, so a rerun does not retry it."""
-        path = self._failure_path(key)
         text = json.dumps({"reason": reason})
-        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))
-        return path
+        return atomic_write(self._failure_path(key),
+                            lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
     # -- feature rows ---------------------------------------------------------------------------
     def _feature_path(self, folder: str, key: str) -> pathlib.Path:
-        return self.root / "features" / folder / f"{key}.npy"
+        return self.root / "features" / folder / f"{key}.npz"
 
-    def load_features(self, folder: str, key: str):
-        """A cached feature row (1D float64 array) or None."""
+    def load_features(self, folder: str, key: str, *, n_features: int | None = None):
+        """A cached feature row (1D float64 array of ``n_features`` finite values) or None."""
         path = self._feature_path(folder, key)
         if not path.is_file():
             return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                row = np.asarray(data["row"])
+            if row.ndim != 1 or row.dtype != np.float64 or not np.all(np.isfinite(row)):
+                raise ValueError(f"expected a 1D array of finite float64, found {row.dtype} "
+                                 f"{row.shape}")
+            if n_features is not None and row.shape != (n_features,):
+                raise ValueError(f"expected {n_features} features, found {row.shape[0]}")
+        except Exception as exc:
+            self._heal(path, exc)
+            return None
         self.counts["features_loaded"] += 1
-        return np.load(path, allow_pickle=False)
+        return row
 
     def save_features(self, folder: str, key: str, row) -> pathlib.Path:
         """Store one feature row (atomically); returns its file."""
-        path = self._feature_path(folder, key)
         row = np.asarray(row, dtype=np.float64).ravel()
-        _atomic_write(path, lambda tmp: np.save(tmp, row, allow_pickle=False))
-        return path
+        return atomic_write(self._feature_path(folder, key), lambda tmp: np.savez(tmp, row=row))
 
-    def load_names(self, folder: str):
-        """The cached feature names of an extractor folder, or None."""
-        path = self.root / "features" / folder / "names.json"
-        return np.asarray(json.loads(path.read_text()), dtype=object) if path.is_file() else None
+    # -- maintenance (``dfer cache``) -----------------------------------------------------------
+    def entries(self):
+        """Every entry file under the root: ``(kind, path)`` with kind ``clip``, ``failure`` or
+        ``features``."""
+        for path in sorted((self.root / "clips").glob("*.npz")):
+            yield "clip", path
+        for path in sorted((self.root / "clips").glob("*.failed.json")):
+            yield "failure", path
+        for path in sorted((self.root / "features").glob("*/*.npz")):
+            yield "features", path
 
-    def save_names(self, folder: str, names) -> None:
-        """Store the feature names of an extractor folder."""
-        path = self.root / "features" / folder / "names.json"
-        text = json.dumps([str(n) for n in names])
-        _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text))
+    def info(self) -> dict:
+        """Number of entries and bytes per kind, and the root."""
+        summary = {kind: {"entries": 0, "bytes": 0} for kind in ("clip", "failure", "features")}
+        for kind, path in self.entries():
+            summary[kind]["entries"] += 1
+            summary[kind]["bytes"] += path.stat().st_size
+        return {"root": str(self.root), **summary}
+
+    def verify(self) -> dict:
+        """Load every entry; delete (heal) the damaged ones.
+
+        Returns
+        -------
+        dict
+            ``{"checked": n, "healed": [{"path", "reason"}, ...]}``.
+        """
+        before = len(self.healed)
+        checked = 0
+        for kind, path in list(self.entries()):
+            checked += 1
+            if kind == "clip":
+                self.load_clip(path.name[:-len(".npz")])
+            elif kind == "failure":
+                key = path.name[:-len(".failed.json")]
+                if self._clip_path(key).is_file():  # a clip next to a failure: check both
+                    self.load_clip(key)
+                self._check_failure(path)
+            else:
+                self.load_features(path.parent.name, path.stem)
+        return {"checked": checked, "healed": self.healed[before:]}
+
+    def _check_failure(self, path: pathlib.Path) -> None:
+        try:
+            reason = json.loads(path.read_text(encoding="utf-8"))["reason"]
+            if not isinstance(reason, str):
+                raise ValueError("expected a string reason")
+        except Exception as exc:
+            self._heal(path, exc)
+
+    def clear(self, *, older_than_days: float | None = None) -> int:
+        """Delete entries (those not modified for ``older_than_days`` days, or all).
+
+        Returns
+        -------
+        int
+            Entries deleted.
+        """
+        cutoff = None if older_than_days is None else time.time() - 86400.0 * older_than_days
+        removed = 0
+        for _, path in list(self.entries()):
+            try:
+                if cutoff is None or path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        remove_stale_temporaries(self.root, older_than_s=0.0 if cutoff is None else 3600.0)
+        return removed
+

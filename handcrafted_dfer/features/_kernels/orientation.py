@@ -1,6 +1,6 @@
-"""Magnitude-weighted orientation histograms on a (t, y, x) cell grid, and their normalisation.
+"""Magnitude-weighted orientation histograms on a (t, y, x) cell grid, and their normalization.
 
-Shared by HOG3D (cell mapping, normalisation) and the optical-flow descriptors (HOF, MBHx and
+Shared by HOG3D (cell mapping, normalization) and the optical-flow descriptors (HOF, MBHx and
 MBHy all go through :func:`orientation_cell_histograms`).
 """
 
@@ -16,7 +16,7 @@ from .._validation import block_edges
 __all__ = ["NORMALIZATIONS", "cell_indices", "cell_feature_names", "check_normalize",
            "normalize_blocks", "orientation_cell_histograms"]
 
-#: Block normalisations understood by :func:`normalize_blocks`.
+#: Block normalizations understood by :func:`normalize_blocks`.
 NORMALIZATIONS = ("l2", "l2-hys", "l1", None)
 
 
@@ -52,7 +52,7 @@ def cell_feature_names(family: str, grid, n_bins: int) -> list:
 
 
 def check_normalize(normalize):
-    """Validate a block normalisation name (``"l2"``, ``"l2-hys"``, ``"l1"`` or None)."""
+    """Validate a block normalization name (``"l2"``, ``"l2-hys"``, ``"l1"`` or None)."""
     if normalize not in NORMALIZATIONS:
         raise ValueError(
             f"normalize must be one of 'l2', 'l2-hys', 'l1' or None; got {normalize!r}"
@@ -61,7 +61,7 @@ def check_normalize(normalize):
 
 
 def normalize_blocks(hist: np.ndarray, normalize, *, hys_clip: float = 0.2) -> np.ndarray:
-    """Normalise each histogram (last axis) on its own.
+    """Normalize each histogram (last axis) on its own.
 
     Parameters
     ----------

@@ -1,0 +1,1 @@
+"""Analysis of videos: class timelines over sliding windows (and, later, identities, dynamics)."""

@@ -1,0 +1,127 @@
+"""The clip stage of a run: every dataset clip to an aligned clip, cached, in parallel.
+
+A clip that cannot be read or has no face is recorded (its id, path and reason) and skipped; the
+failure is cached too, so a rerun does not retry it. Damaged cache entries are healed (see
+:class:`~handcrafted_dfer.features.store.FeatureStore`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..clip import AlignedClip
+from ..config import PreprocessConfig, RunOptions
+from ..errors import DferError, VideoReadError
+from ..features.store import FeatureStore
+from ..parallel import parallel_map
+
+__all__ = ["PreparedClips", "prepare_clips"]
+
+
+@dataclass(frozen=True)
+class PreparedClips:
+    """The outcome of the clip stage.
+
+    Attributes
+    ----------
+    clips : list of AlignedClip or None
+        One per dataset clip; None where it failed.
+    skipped : list of dict
+        ``{"clip", "path", "reason"}`` of every failed clip.
+    counts : dict
+        ``clips_computed`` and ``clips_loaded`` (from the cache).
+    healed : list of dict
+        Damaged cache entries found, deleted and recomputed (``{"path", "reason"}``).
+    """
+
+    clips: list
+    skipped: list
+    counts: dict
+    healed: list
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of the clips that were prepared."""
+        return np.array([c is not None for c in self.clips], dtype=bool)
+
+
+def _frame_range(clip) -> tuple | None:
+    """The half-open frame range ``extra["frames"]`` of a dataset clip (see ``load_ckplus``)."""
+    frames = clip.extra.get("frames")
+    return None if frames is None else (int(frames[0]), int(frames[1]))
+
+
+def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_root: str, key: str):
+    """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason)."""
+    from ..face.preprocess import preprocess_video
+    from ..video import open_video
+
+    store = FeatureStore(store_root)
+    try:
+        if frame_range is None:
+            aligned = preprocess_video(source, config)
+        else:
+            stream = open_video(source)
+            frames = list(itertools.islice(stream, *frame_range))
+            if not frames:
+                raise VideoReadError(source, f"expected frames {frame_range[0]}.."
+                                             f"{frame_range[1] - 1} in this folder; it has fewer")
+            aligned = dataclasses.replace(
+                preprocess_video(np.stack(frames), config), fps=stream.fps,
+                source=f"{source}[{frame_range[0]}:{frame_range[1]}]")
+    except DferError as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        store.save_failure(key, reason)
+        return None, reason
+    store.save_clip(key, aligned)
+    return aligned, None
+
+
+def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> PreparedClips:
+    """Aligned clips of every dataset clip, from the cache where possible.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    config : PreprocessConfig
+    run : RunOptions
+        ``cache_dir`` (required here), ``n_jobs``, ``backend``, ``progress``.
+
+    Returns
+    -------
+    PreparedClips
+    """
+    if run.cache_dir is None:
+        raise ValueError("the clip stage needs a cache folder (RunOptions.cache_dir)")
+    store = FeatureStore(run.cache_dir)
+    keys, clips, reasons, todo = [], [], [], []
+    for i, clip in enumerate(dataset.clips):
+        frame_range = _frame_range(clip)
+        try:
+            key = store.clip_key(clip.path, config, selection=frame_range)
+        except DferError as exc:  # the source does not exist: nothing to cache
+            keys.append(None)
+            clips.append(None)
+            reasons.append(f"{type(exc).__name__}: {exc}")
+            continue
+        keys.append(key)
+        cached = store.load_clip(key)
+        clips.append(cached if isinstance(cached, AlignedClip) else None)
+        reasons.append(cached if isinstance(cached, str) else None)
+        if cached is None:
+            todo.append(i)
+    tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
+              keys[i]) for i in todo]
+    outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
+                            progress=run.progress, desc="preprocess")
+    for i, (aligned, reason) in zip(todo, outcomes):
+        clips[i], reasons[i] = aligned, reason
+    store.counts["clips_computed"] += len(todo)
+    skipped = [{"clip": c.id, "path": c.path, "reason": r}
+               for c, r in zip(dataset.clips, reasons) if r is not None]
+    counts = {k: store.counts[k] for k in ("clips_computed", "clips_loaded")}
+    return PreparedClips(clips, skipped, counts, list(store.healed))

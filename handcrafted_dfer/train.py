@@ -1,0 +1,80 @@
+"""Fit one method on a whole dataset, for a model file (``dfer train``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import Experiment, RunOptions
+from .errors import DatasetLayoutError
+from .evaluate.clips import prepare_clips
+from .evaluate.runner import load_experiment_dataset, recorded_warnings
+from .modelfile import TrainedModel
+from .pipeline import build_pipeline, fit_pipeline, resolved_settings, without_run_options
+
+__all__ = ["train_model"]
+
+
+def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> TrainedModel:
+    """Fit the experiment's one method on every usable clip of its dataset.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Exactly one method; its protocol is not used (the inner search groups by subject).
+    run : RunOptions
+    dataset : Dataset, optional
+        Already loaded (else ``experiment.dataset`` is loaded).
+
+    Returns
+    -------
+    TrainedModel
+        The fitted pipeline (run options reset, ready for :func:`~handcrafted_dfer.modelfile.save_model`)
+        with its labels, preprocessing and metadata: the method, its resolved settings, the inner
+        search's decision, the training set (clips, subjects, skipped) and the warnings recorded.
+
+    Raises
+    ------
+    DatasetLayoutError
+        Fewer than two classes among the clips that could be preprocessed.
+    ValueError
+        Not exactly one method, or a spec that does not build.
+    """
+    if len(experiment.methods) != 1:
+        raise ValueError(f"training fits one method; got {len(experiment.methods)}")
+    (spec,) = experiment.methods
+    if dataset is None:
+        dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    pipeline = build_pipeline(spec, seed=experiment.seed, preprocess=experiment.preprocess,
+                              run=run)
+    if len(set(dataset.y.tolist())) < 2:
+        raise DatasetLayoutError(dataset.root, "expected clips of at least 2 classes to train "
+                                 f"on; found only {', '.join(sorted({c.label for c in dataset.clips}))}")
+    with recorded_warnings() as messages:
+        prepared = prepare_clips(dataset, experiment.preprocess, run)
+        ok = prepared.ok
+        y, subjects = dataset.y[ok], dataset.subjects[ok]
+        if len(set(y.tolist())) < 2:
+            raise DatasetLayoutError(dataset.root, f"only {int(ok.sum())} of {len(ok)} clips "
+                                     f"could be preprocessed and they hold fewer than 2 classes; "
+                                     f"nothing to train on (see the skipped clips)")
+        fit_pipeline(pipeline, [c for c in prepared.clips if c is not None], y, subjects)
+    last = pipeline.steps[-1][1]
+    metadata = {
+        "method": spec.name,
+        "family": spec.family,
+        "seed": experiment.seed,
+        "settings": resolved_settings(spec, seed=experiment.seed,
+                                      preprocess=experiment.preprocess),
+        "best_params": {k: v if isinstance(v, (int, float, str, bool)) else repr(v)
+                        for k, v in (getattr(last, "best_params_", None) or {}).items()},
+        "inner_search": getattr(last, "search_cv_", None),
+        "training_set": {"dataset": dataset.name, "root": str(dataset.root),
+                         "n_clips": int(ok.sum()),
+                         "n_subjects": len({s for s in subjects if s is not None}),
+                         "class_counts": {dataset.labels[c]: int(np.sum(y == c))
+                                          for c in range(len(dataset.labels))},
+                         "skipped": prepared.skipped, "synthetic": dataset.name == "synthetic"},
+        "warnings": messages,
+    }
+    return TrainedModel(pipeline=without_run_options(pipeline), labels=tuple(dataset.labels),
+                        config=experiment.preprocess, metadata=metadata)
