@@ -27,6 +27,8 @@ __all__ = [
     "parse_feature_name",
     "group_columns",
     "segment_name",
+    "KIND_TITLES",
+    "block_kind",
     "mean_landmarks",
     "BlockNamer",
 ]
@@ -53,6 +55,17 @@ _DESCRIPTORS = {
     "hof": "flow direction (HOF)",
     "mbhx": "horizontal flow boundaries (MBHx)",
     "mbhy": "vertical flow boundaries (MBHy)",
+}
+
+#: Short titles of the histogram kinds (a family, or an LBP-TOP plane), see :func:`block_kind`.
+KIND_TITLES = {
+    "lbptop/xy": "LBP-TOP XY (appearance)",
+    "lbptop/xt": "LBP-TOP XT (horizontal motion)",
+    "lbptop/yt": "LBP-TOP YT (vertical motion)",
+    "hog3d": "3D-HOG",
+    "hof": "HOF (flow directions)",
+    "mbhx": "MBHx (horizontal flow boundaries)",
+    "mbhy": "MBHy (vertical flow boundaries)",
 }
 
 _NAME = re.compile(
@@ -170,6 +183,14 @@ def group_columns(feature_names) -> tuple[list[Block], np.ndarray]:
     for j, name in enumerate(feature_names):
         column_block[j] = index.setdefault(parse_feature_name(name).block, len(index))
     return list(index), column_block
+
+
+def block_kind(block: Block) -> str:
+    """The kind of histogram a block holds: ``family/plane`` for LBP-TOP, else ``family``.
+
+    Titles for figures are in :data:`KIND_TITLES`.
+    """
+    return block.family if block.plane is None else f"{block.family}/{block.plane}"
 
 
 def segment_name(segment: int, n_segments: int) -> str:

@@ -1,7 +1,8 @@
-"""Figures of the comparison: top blocks, a face heatmap of block importance, the learning curve.
+"""Figures of block importance over the face: top blocks, heatmaps (overall, per class, per plane
+and per temporal segment), and the learning curve.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot state, no display needed)
-and written as PNG files.
+and written as PNG files with :func:`save_figure`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import os
 import pathlib
 
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from .blocks import BlockNamer
+from .blocks import KIND_TITLES, BlockNamer, block_kind, segment_name
 
-__all__ = ["mean_face", "plot_top_blocks", "plot_block_heatmap", "plot_learning_curve"]
+__all__ = ["mean_face", "save_figure", "block_heat", "plot_top_blocks", "plot_block_heatmap",
+           "plot_class_heatmaps", "plot_learning_curve"]
 
 
 def mean_face(clips) -> np.ndarray:
@@ -36,11 +40,61 @@ def mean_face(clips) -> np.ndarray:
     return total / count
 
 
-def _save(fig: Figure, path) -> pathlib.Path:
+def save_figure(fig: Figure, path: str | os.PathLike) -> pathlib.Path:
+    """Write a figure as a PNG file (parent folders created) and return its path."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+def _check_face(face, namer: BlockNamer) -> np.ndarray:
+    face = np.asarray(face, dtype=np.float64)
+    if face.shape != (namer.size, namer.size):
+        raise ValueError(f"face must have shape ({namer.size}, {namer.size}); got {face.shape}")
+    return face
+
+
+def block_heat(values, *, namer: BlockNamer, select=None) -> np.ndarray:
+    """Per-pixel sum of block values over the crop: each block adds its value to its grid cell.
+
+    Parameters
+    ----------
+    values : mapping of Block to float
+        E.g. accuracy or recall drops; negative values count as zero.
+    namer : BlockNamer
+        Gives each block's cell.
+    select : callable, optional
+        ``select(block) -> bool``: only these blocks are summed.
+
+    Returns
+    -------
+    ndarray of float64, shape (S, S)
+    """
+    heat = np.zeros((namer.size, namer.size))
+    for block, value in values.items():
+        if select is None or select(block):
+            y0, y1, x0, x1 = namer.cell(block)
+            heat[y0:y1, x0:x1] += max(float(value), 0.0)
+    return heat
+
+
+def _draw_heat(ax, face, heat, namer, *, vmax=None, cmap="inferno"):
+    """The face in grey, the heat over it, the mean landmarks as dots.
+
+    The heat is drawn in colour with an opacity that grows with the value (0 at zero, 0.8 at
+    ``vmax``), so that small values leave the face visible. Returns a mappable for a colour bar.
+    """
+    ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+    vmax = float(heat.max()) if vmax is None else float(vmax)
+    norm = Normalize(0.0, max(vmax, 1e-12))
+    mappable = ScalarMappable(norm=norm, cmap=cmap)
+    rgba = mappable.to_rgba(heat)
+    rgba[..., 3] = 0.8 * np.clip(norm(heat), 0.0, 1.0)
+    ax.imshow(rgba)
+    ax.scatter(namer.landmarks[:, 0], namer.landmarks[:, 1], s=3, c="cyan")
+    ax.set_axis_off()
+    return mappable
 
 
 def plot_top_blocks(table, *, namer: BlockNamer, path: str | os.PathLike, top: int = 10,
@@ -76,7 +130,7 @@ def plot_top_blocks(table, *, namer: BlockNamer, path: str | os.PathLike, top: i
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("accuracy drop when the block is permuted (percentage points)")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_block_heatmap(table, *, namer: BlockNamer, face, path: str | os.PathLike,
@@ -100,22 +154,77 @@ def plot_block_heatmap(table, *, namer: BlockNamer, face, path: str | os.PathLik
     -------
     pathlib.Path
     """
-    face = np.asarray(face, dtype=np.float64)
-    if face.shape != (namer.size, namer.size):
-        raise ValueError(f"face must have shape ({namer.size}, {namer.size}); got {face.shape}")
-    heat = np.zeros_like(face)
-    for row in table:
-        y0, y1, x0, x1 = namer.cell(row.block)
-        heat[y0:y1, x0:x1] += max(row.accuracy_drop, 0.0)
+    face = _check_face(face, namer)
+    heat = block_heat({row.block: row.accuracy_drop for row in table}, namer=namer)
     fig = Figure(figsize=(5, 4.6))
     ax = fig.add_subplot()
-    ax.imshow(face, cmap="gray", vmin=0, vmax=255)
-    shown = ax.imshow(np.ma.masked_equal(heat, 0) * 100, cmap="inferno", alpha=0.55)
-    ax.scatter(namer.landmarks[:, 0], namer.landmarks[:, 1], s=4, c="cyan")
+    shown = _draw_heat(ax, face, heat * 100, namer)
     fig.colorbar(shown, ax=ax, label="summed accuracy drop (points)")
     ax.set_title(title, fontsize=10)
-    ax.set_axis_off()
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def plot_class_heatmaps(importance, *, namer: BlockNamer, face, split: str = "kind",
+                        classes=None, title: str | None = None) -> Figure:
+    """Per-class block importance over the mean face: one row per class, one column per view.
+
+    The first column sums every block; the others split the blocks by ``split``:
+
+    - ``"kind"``: one column per plane or family (XY appearance, XT and YT motion for LBP-TOP,
+      then 3D-HOG, HOF, MBHx, MBHy where present);
+    - ``"segment"``: one column per temporal segment (onset half, apex half, ...), counted on the
+      family with the most segments; each block goes to the segment it belongs to.
+
+    Parameters
+    ----------
+    importance : ClassImportance
+        Grouped by block (the default of :func:`~.importance.held_out_class_importance`).
+    namer : BlockNamer
+    face : ndarray, shape (S, S)
+        Mean aligned face (:func:`mean_face`).
+    split : {"kind", "segment"}
+    classes : sequence, optional
+        Rows to draw (default all).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each row shares one colour scale (recall drop in percentage points; negative drops
+        shown as zero); its title names the class's most important block.
+    """
+    face = _check_face(face, namer)
+    blocks = list(importance.groups)
+    if not blocks or not all(hasattr(b, "plane") for b in blocks):
+        raise ValueError("plot_class_heatmaps needs importance grouped by block")
+    if split == "kind":
+        keys = list(dict.fromkeys(block_kind(b) for b in blocks))
+        columns = [(KIND_TITLES.get(k, k), (lambda b, k=k: block_kind(b) == k)) for k in keys]
+    elif split == "segment":
+        n_segments = max(b.segment for b in blocks) + 1
+        columns = [(segment_name(t, n_segments), (lambda b, t=t: b.segment == t))
+                   for t in range(n_segments)]
+    else:
+        raise ValueError(f"split must be 'kind' or 'segment'; got {split!r}")
+    columns = [("all blocks", None)] + (columns if len(columns) > 1 else [])
+    classes = importance.classes if classes is None else tuple(classes)
+    fig = Figure(figsize=(2.6 * len(columns) + 1.0, 2.9 * len(classes)), layout="constrained")
+    rows = np.atleast_1d(fig.subfigures(len(classes), 1))
+    for sub, cls in zip(rows, classes):
+        values = {b: 100 * v for b, v in importance.values(cls).items()}
+        heats = [block_heat(values, namer=namer, select=sel) for _, sel in columns]
+        vmax = max(max(h.max() for h in heats), 1e-9)
+        axes = np.atleast_1d(sub.subplots(1, len(columns)))
+        for ax, (name, _), heat in zip(axes, columns, heats):
+            shown = _draw_heat(ax, face, heat, namer, vmax=vmax)
+            ax.set_title(name, fontsize=8)
+        best, drop = importance.ranking(cls, top=1)[0]
+        sub.suptitle(f"{cls}: most important {namer.describe(best)} ({100 * drop:.0f} points)",
+                     fontsize=9)
+        sub.colorbar(shown, ax=axes.tolist(), shrink=0.8, label="recall drop (points)")
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def plot_learning_curve(curve: dict, *, path: str | os.PathLike,
@@ -155,4 +264,4 @@ def plot_learning_curve(curve: dict, *, path: str | os.PathLike,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
