@@ -6,7 +6,7 @@ blocks of one kind (every grid cell and temporal segment, or only the blocks cho
 into one face-wide histogram; per class, these clip histograms give a mean and a spread (standard
 deviation across clips). Bins are labelled with :mod:`.bins`.
 
-Pass the extractors' own output (each block's histogram normalised as the extractor does), not
+Pass the extractors' own output (each block's histogram normalized as the extractor does), not
 the classifier's transformed features.
 """
 

@@ -144,7 +144,7 @@ def plot_separability(separability: Separability, *, confusion=None,
     separability : Separability
     confusion : array_like, shape (n_classes, n_classes), optional
         Counts, rows true class and columns predicted, classes in ``separability.classes``
-        order; drawn row-normalised (recall on the diagonal) beside the distances.
+        order; drawn row-normalized (recall on the diagonal) beside the distances.
     title : str
 
     Returns
@@ -169,7 +169,7 @@ def plot_separability(separability: Separability, *, confusion=None,
                              f"got {confusion.shape}")
         totals = confusion.sum(axis=1, keepdims=True)
         rates = np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)
-        shown = _matrix(axes[1], rates, labels, "confusion (rows: true class, row-normalised)",
+        shown = _matrix(axes[1], rates, labels, "confusion (rows: true class, row-normalized)",
                         "{:.2f}", "Blues")
         axes[1].set_xlabel("predicted")
         fig.colorbar(shown, ax=axes[1], shrink=0.8)

@@ -419,7 +419,7 @@ class HOG3DCell:
     vote : ndarray, shape (n_bins,)
         Its vote (:func:`hog3d_vote`).
     histogram : ndarray, shape (n_bins,)
-        The cell's histogram, unnormalised: the sum of every voxel's vote.
+        The cell's histogram, unnormalized: the sum of every voxel's vote.
     labels : tuple of str
         Bin names (:func:`~.bins.hog3d_bin_labels`).
     """
@@ -542,7 +542,7 @@ class FlowPair:
         ``(u, v)`` per pixel, x right and y down
         (:func:`~handcrafted_dfer.features.flow.dense_flow`).
     hof, mbhx, mbhy : ndarray
-        L1-normalised histograms of the whole frame (one cell), ``n_bins + 1`` bins for HOF
+        L1-normalized histograms of the whole frame (one cell), ``n_bins + 1`` bins for HOF
         (the last is no motion) and ``n_bins`` for MBHx and MBHy.
     hof_labels, mbh_labels : tuple of str
         Bin names (:func:`~.bins.flow_bin_labels`).
@@ -568,7 +568,7 @@ def flow_pair(volume, *, frame: int = 0, method: str = "farneback", n_bins: int 
         In ``[0, T - 2]``.
     method, n_bins, motion_threshold
         As in :func:`~handcrafted_dfer.features.flow.flow_histograms` (one cell, L1
-        normalisation).
+        normalization).
 
     Returns
     -------

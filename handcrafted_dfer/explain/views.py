@@ -54,7 +54,7 @@ VIEWS_NOTE = (
     "clips: it credits blocks that split the training set well, including by chance, favours "
     "columns with many distinct values, and spreads credit across correlated blocks according "
     "to which one the trees happened to pick. Linear-SVM weight magnitude depends on the scale of "
-    "the columns after normalisation and on how the margin is shared among correlated columns: "
+    "the columns after normalization and on how the margin is shared among correlated columns: "
     "two redundant blocks each get part of the weight, and a large weight on a column that "
     "barely varies changes few decisions. Agreement between the views (a high rank correlation) "
     "is evidence that a block matters; disagreement points at redundancy or at overfitting of "
@@ -257,7 +257,7 @@ def svm_block_weights(estimator, *, X_train, feature_names) -> dict:
     Returns
     -------
     dict
-        ``Block -> summed |w|``, in the units of the classifier's inputs (after normalisation).
+        ``Block -> summed |w|``, in the units of the classifier's inputs (after normalization).
     """
     steps, final = final_estimator(estimator)
     X_train = _check_names(X_train, feature_names)
