@@ -218,14 +218,25 @@ def _probe_video(path: str) -> tuple[float, int | None]:
     return fps, count
 
 
-def open_video(source: str | os.PathLike | np.ndarray, *, fps: float | None = None) -> FrameStream:
-    """Open a video file, a folder of frames, or an array of frames for reading.
+def _image_file(file: str | os.PathLike) -> pathlib.Path:
+    """``file`` as a Path, after checking that it is an existing frame image."""
+    path = pathlib.Path(file)
+    if path.suffix.lower() not in FRAME_EXTENSIONS or not path.is_file():
+        raise VideoReadError(path, "expected an existing frame image "
+                             f"({', '.join(FRAME_EXTENSIONS)})")
+    return path
+
+
+def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
+               fps: float | None = None) -> FrameStream:
+    """Open a video file, a folder of frames, a list of frame images, or an array of frames.
 
     Parameters
     ----------
-    source : str, path-like or ndarray
+    source : str, path-like, list, tuple or ndarray
         A video file (suffix in :data:`VIDEO_EXTENSIONS`), a folder of frame images (suffixes in
-        :data:`FRAME_EXTENSIONS`, sorted numerically), or an array ``[N, H, W]`` (grey) or
+        :data:`FRAME_EXTENSIONS`, sorted numerically), a list or tuple of image files read in the
+        order given (``FrameStream.path`` is then the first), or an array ``[N, H, W]`` (grey) or
         ``[N, H, W, 3]`` (BGR) of uint8 (or uint16, scaled to 8 bits).
     fps : float, optional
         Frame rate of a folder or array (default :data:`DEFAULT_FPS`); for a video file it
@@ -239,7 +250,8 @@ def open_video(source: str | os.PathLike | np.ndarray, *, fps: float | None = No
     ------
     VideoReadError
         If the path is missing, has an unsupported suffix, is an empty or undecodable file, or is
-        a folder without frame images; or if an array holds no frames.
+        a folder without frame images; if a list is empty or names a missing or non-image file;
+        or if an array holds no frames.
     ValueError
         If ``fps`` is not positive, or an array has the wrong shape or dtype.
     """
@@ -256,6 +268,12 @@ def open_video(source: str | os.PathLike | np.ndarray, *, fps: float | None = No
                                  f"got shape {source.shape}")
         return FrameStream(kind="array", path="<array>", fps=fps or DEFAULT_FPS,
                            n_frames_hint=int(source.shape[0]), array=source)
+    if isinstance(source, (list, tuple)):
+        files = [_image_file(f) for f in source]
+        if not files:
+            raise VideoReadError(None, "expected at least one frame image in the list of files")
+        return FrameStream(kind="folder", path=str(files[0]), fps=fps or DEFAULT_FPS,
+                           n_frames_hint=len(files), files=files)
     path = pathlib.Path(source)
     if path.is_dir():
         files = list_frame_files(path)
