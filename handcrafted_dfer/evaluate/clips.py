@@ -55,13 +55,6 @@ def _frame_range(clip) -> tuple | None:
     return None if frames is None else (int(frames[0]), int(frames[1]))
 
 
-def _source(clip):
-    """What to read: the clip's image files (``extra["files"]``, see ``load_folder``), or its
-    video file or frame folder."""
-    files = clip.extra.get("files")
-    return list(files) if files else clip.path
-
-
 def _preprocess_one(source, frame_range, config: PreprocessConfig, store_root: str, key: str):
     """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason)."""
     from ..face.preprocess import preprocess_video
@@ -109,8 +102,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
     for i, clip in enumerate(dataset.clips):
         frame_range = _frame_range(clip)
         try:
-            key = store.clip_key(clip.path, config, selection=frame_range,
-                                 files=clip.extra.get("files"))
+            key = store.clip_key(clip.source, config, selection=frame_range)
         except DferError as exc:  # the source does not exist: nothing to cache
             keys.append(None)
             clips.append(None)
@@ -122,7 +114,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
         reasons.append(cached if isinstance(cached, str) else None)
         if cached is None:
             todo.append(i)
-    tasks = [(_source(dataset.clips[i]), _frame_range(dataset.clips[i]), config, str(store.root),
+    tasks = [(dataset.clips[i].source, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")
