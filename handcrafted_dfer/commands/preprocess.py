@@ -41,7 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--detector", choices=PreprocessConfig.DETECTORS,
                         default=defaults.detector,
                         help="dlib's HOG detector, or its CNN detector (turned and partly hidden "
-                        f"faces; about 100x slower) (default {defaults.detector})")
+                        "faces; preprocessing about 10x slower) "
+                        f"(default {defaults.detector})")
     parser.add_argument("--crop-side", type=float, default=defaults.crop_side, metavar="UNITS",
                         help="side of the aligned crop in detector-box units (smaller is "
                         f"tighter) (default {defaults.crop_side})")

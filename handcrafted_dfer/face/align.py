@@ -106,7 +106,9 @@ def canonical_landmarks(size: int, *, crop_side: float = CROP_SIDE,
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation) from src to dst.
 
-    Closed-form solution of Umeyama (1991), without reflection.
+    The solution of Umeyama (1991) without reflection, which in two dimensions is linear: with
+    centred points ``a`` (source) and ``b`` (destination), ``scale * cos = sum(a . b) / sum(|a|^2)``
+    and ``scale * sin = sum(a x b) / sum(|a|^2)``.
 
     Parameters
     ----------
@@ -127,17 +129,12 @@ def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     dst = np.asarray(dst, dtype=np.float64)
     mean_src, mean_dst = src.mean(axis=0), dst.mean(axis=0)
     a, b = src - mean_src, dst - mean_dst
-    var_src = (a ** 2).sum() / len(src)
+    var_src = float((a * a).sum())
     if var_src == 0:
         raise ValueError("the source points all coincide; a similarity transform is undefined")
-    u, s, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1] = -1.0
-    rotation = u @ np.diag(d) @ vt
-    scale = (s * d).sum() / var_src
-    matrix = np.empty((2, 3))
-    matrix[:, :2] = scale * rotation
+    cos = float((a * b).sum()) / var_src
+    sin = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / var_src
+    matrix = np.array([[cos, -sin, 0.0], [sin, cos, 0.0]])
     matrix[:, 2] = mean_dst - matrix[:, :2] @ mean_src
     return matrix
 
