@@ -6,11 +6,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..config import PreprocessConfig
+
 __all__ = ["FACE_MODES", "Clip", "Dataset"]
 
 #: What a dataset's frames can be declared to be (``Dataset.faces``): whole scenes in which faces
-#: are detected, face crops, or aligned faces.
-FACE_MODES = ("detect", "cropped", "aligned")
+#: are detected, face crops, or aligned faces (the values of ``PreprocessConfig.faces``).
+FACE_MODES = PreprocessConfig.FACE_MODES
 
 
 @dataclass(frozen=True)
