@@ -65,7 +65,7 @@ class PreprocessConfig:
     detector : {"hog", "cnn"}
         dlib's HOG frontal face detector (fast), or its CNN detector
         (``mmod_human_face_detector.dat``; finds turned and partly hidden faces; each detection
-        is about 100 times slower on one core, so preprocessing is about 10 times slower).
+        is about 90 times slower on one core, so preprocessing is about 7 times slower).
     crop_side : float
         Side of the aligned crop in units of the canonical detector box (1.1: from the eyebrows
         to just under the chin; smaller is tighter).

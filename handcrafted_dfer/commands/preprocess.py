@@ -41,7 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--detector", choices=PreprocessConfig.DETECTORS,
                         default=defaults.detector,
                         help="dlib's HOG detector, or its CNN detector (turned and partly hidden "
-                        "faces; preprocessing about 10x slower) "
+                        "faces; preprocessing about 7x slower) "
                         f"(default {defaults.detector})")
     parser.add_argument("--crop-side", type=float, default=defaults.crop_side, metavar="UNITS",
                         help="side of the aligned crop in detector-box units (smaller is "
