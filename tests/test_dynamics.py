@@ -117,7 +117,7 @@ TRUTH = [dict(onset=20, apex=29, apex_end=37, end=46), dict(onset=68, apex=75, a
                                                               end=88)]
 
 
-@pytest.mark.parametrize("k, emotion", [(0, "happy"), (1, "surprise"), (2, "fear")])
+@pytest.mark.parametrize("k, emotion", [(0, "happiness"), (1, "surprise"), (2, "fear")])
 def test_two_episodes_with_offsets_in_a_mostly_neutral_track(k, emotion):
     rng = np.random.default_rng([3, k])
     style = synthetic.sample_subject_style(rng, synthetic.PORTRAITS[k % 2])
@@ -173,8 +173,8 @@ def test_regions_follow_the_action_units():
         return c.intensity[15:].mean() - c.phases.baseline
 
     for space in SPACES:
-        assert apex_height("happy", space, "mouth") > 2 * apex_height("happy", space, "brows")
-        assert apex_height("surprise", space, "brows") > 2 * apex_height("happy", space, "brows")
+        assert apex_height("happiness", space, "mouth") > 2 * apex_height("happiness", space, "brows")
+        assert apex_height("surprise", space, "brows") > 2 * apex_height("happiness", space, "brows")
     assert (apex_height("surprise", "landmarks", "brows")
             > 3 * apex_height("surprise", "landmarks", "nose"))
 
@@ -294,7 +294,7 @@ class TestFeatureSpace:
 def test_neutral_frames_given_and_checked(tmp_path):
     rng = np.random.default_rng(4)
     style = synthetic.sample_subject_style(rng, "astronaut")
-    spec = synthetic.sample_clip_spec(rng, style, "happy", frames=(16, 16), size=200)
+    spec = synthetic.sample_clip_spec(rng, style, "happiness", frames=(16, 16), size=200)
     clip = _track(synthetic.render_clip(spec)[0])
     d = expression_dynamics(clip, neutral=(0, 2))
     assert d.neutral_rule == "given" and d.neutral.tolist() == [0, 1]
