@@ -51,8 +51,9 @@ class PreprocessConfig:
         runs are marked invalid.
     min_valid_fraction : float
         A clip with fewer valid frames than this fraction raises :class:`NoFaceError`.
-    faces : {"detect", "cropped", "aligned"}
-        What the frames hold. ``"detect"``: whole scenes; the face is found, tracked and aligned.
+    faces : {"detect", "cropped", "aligned"} or None
+        What the frames hold; None: what the dataset declares (``Dataset.faces``), else
+        ``"detect"`` (see :meth:`for_dataset`). ``"detect"``: whole scenes; the face is found, tracked and aligned.
         ``"cropped"``: every frame is already a face crop; the 68 landmarks are fitted inside it
         (small crops upscaled first) and the face is aligned as usual. ``"aligned"``: every frame
         is an aligned face; it is only resized to ``size x size`` and the clip has no measured
@@ -86,14 +87,14 @@ class PreprocessConfig:
     redetect_every: int = 10
     max_gap: int = 5
     min_valid_fraction: float = 0.1
-    faces: str = "detect"
+    faces: str | None = None
     min_face: int = 40
     detector: str = "hog"
     crop_side: float = 1.1
     crop_centre: tuple[float, float] = (0.5, 0.57)
 
     def __post_init__(self):
-        if self.faces not in self.FACE_MODES:
+        if self.faces is not None and self.faces not in self.FACE_MODES:
             raise ValueError(f"faces must be one of {', '.join(self.FACE_MODES)}; "
                              f"got {self.faces!r}")
         if self.detector not in self.DETECTORS:
@@ -112,6 +113,17 @@ class PreprocessConfig:
                              f"detector-box units; got {self.crop_centre!r}")
         object.__setattr__(self, "crop_side", float(self.crop_side))
         object.__setattr__(self, "crop_centre", centre)
+
+    @property
+    def face_mode(self) -> str:
+        """``faces``, or ``"detect"`` when it is left to the data."""
+        return self.faces or "detect"
+
+    def for_dataset(self, dataset) -> "PreprocessConfig":
+        """This configuration with ``faces`` resolved: as given, else as ``dataset`` declares,
+        else ``"detect"``."""
+        return dataclasses.replace(self, faces=self.faces or getattr(dataset, "faces", None)
+                                   or "detect")
 
     @property
     def clip_shape(self) -> tuple:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from handcrafted_dfer.clip import AlignedClip
+from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.cli import build_parser
 from handcrafted_dfer.errors import VideoReadError
 from handcrafted_dfer.face.preview import contact_sheet
@@ -91,8 +92,10 @@ def test_detection_and_crop_box_flags_parse_into_the_config():
                    "--detector", "cnn", "--crop-side", "0.9", "--crop-centre", "0.5", "0.6"])
     assert (args.faces, args.min_face, args.detector) == ("cropped", 24, "cnn")
     assert args.crop_side == 0.9 and tuple(args.crop_centre) == (0.5, 0.6)
-    defaults = _parse(["in.mp4", "--out", "c.npz"])
-    assert (defaults.faces, defaults.min_face, defaults.detector) == ("detect", 40, "hog")
+    defaults = _parse(["in.mp4", "--out", "c.npz"])  # flags left out keep the config's defaults
+    assert (defaults.faces, defaults.min_face, defaults.detector) == (None, None, None)
+    config = PreprocessConfig()
+    assert (config.face_mode, config.min_face, config.detector) == ("detect", 40, "hog")
 
 
 @pytest.mark.parametrize("bad", [["--faces", "crops"], ["--detector", "haar"],

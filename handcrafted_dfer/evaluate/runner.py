@@ -159,6 +159,8 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     start = time.perf_counter()
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    experiment = dataclasses.replace(experiment,
+                                     preprocess=experiment.preprocess.for_dataset(dataset))
     folds = check_experiment(experiment, dataset)
     with recorded_warnings() as messages:
         prepared = prepare_clips(dataset, experiment.preprocess, run)

@@ -18,7 +18,7 @@ from ..config import PreprocessConfig
 from ..errors import NoFaceError
 from ..video import open_video
 from .align import align_face, canonical_landmarks, equalise
-from .crops import fit_crop_landmarks, resize_face
+from .crops import fit_crop_landmarks, recrop_aligned
 from .detect import FaceFinder
 from .temporal import resample_clip
 from .track import GIVEN, MISSING, TrackedFrame, fill_gaps, track_faces
@@ -36,14 +36,15 @@ def _faces(frames, config: PreprocessConfig):
     """``(crop, landmarks, status)`` per grey frame as ``config.faces`` says (None, None where
     no face was found)."""
     size = config.size
-    if config.faces == "aligned":
+    if config.face_mode == "aligned":
         points = canonical_landmarks(size, crop_side=config.crop_side,
                                      crop_centre=config.crop_centre).astype(np.float32)
         for grey in frames:
-            crop = resize_face(grey, size=size)
+            crop = recrop_aligned(grey, size=size, crop_side=config.crop_side,
+                                  crop_centre=config.crop_centre)
             yield (equalise(crop) if config.clahe else crop), points, GIVEN
         return
-    if config.faces == "cropped":
+    if config.face_mode == "cropped":
         tracked = (TrackedFrame(k, grey, fit_crop_landmarks(grey, detector=config.detector), GIVEN)
                    for k, grey in enumerate(frames))
     else:
@@ -120,7 +121,7 @@ def track_and_align(source: str | os.PathLike | np.ndarray,
         valid=valid,
         fps=stream.fps,
         source=stream.path,
-        has_landmarks=config.faces != "aligned",
+        has_landmarks=config.face_mode != "aligned",
     ), status
 
 
