@@ -45,7 +45,6 @@ __all__ = [
     "TRACKED",
     "INTERPOLATED",
     "GIVEN",
-    "STATUS_NAMES",
     "TrackedFrame",
     "box_from_landmarks",
     "track_faces",
@@ -54,8 +53,6 @@ __all__ = [
 
 #: Frame status codes (GIVEN: the frame is the face, ``faces="cropped"`` or ``"aligned"``).
 MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN = 0, 1, 2, 3, 4
-#: Names of the status codes, indexed by code.
-STATUS_NAMES = ("missing", "detected", "tracked", "interpolated", "given")
 
 #: A tracked shape whose similarity fit to the canonical face leaves a root-mean-square residual
 #: above this (in detector-box units) counts as a degraded fit and triggers a re-detection. Real
