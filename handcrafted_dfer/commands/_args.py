@@ -67,7 +67,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> Non
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -> None:
+def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
+                             protocol: bool | None = None) -> None:
     """Dataset, protocol, preprocessing, methods, ``--set``, seed and ``--config``.
 
     Parameters
@@ -78,9 +79,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
         ``dfer evaluate``) or ``--methods``; ``list``: ``--methods`` only (``dfer compare``);
         ``one``: ``--features``/``--classifier`` or ``--method``, exactly one method
         (``dfer train``).
+    protocol : bool, optional
+        Add ``--protocol`` and ``--folds`` (default: unless ``methods`` is ``one``).
     """
     from ..spec import CLASSIFIERS
     from ..datasets import DATASETS
+
+    if protocol is None:
+        protocol = methods != "one"
 
     parser.add_argument("--config", metavar="EXPERIMENT.toml",
                         help="experiment file (dataset, protocol, preprocessing, methods with "
@@ -114,7 +120,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
                         help="set a parameter of a step of every method that has the step, e.g. "
                         "lbptop.radius=2, lbptop.grid=[1,6,6], flow.method=dis, svm.C=10, "
                         "c3d.epochs=30 (repeatable; JSON values; checked before any work)")
-    if methods != "one":
+    if protocol:
         parser.add_argument("--protocol", choices=PROTOCOLS,
                             help="loso (leave one subject out, the default), kfold "
                             "(subject-independent), official (the dataset's folds) or holdout")

@@ -147,7 +147,9 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         :func:`~handcrafted_dfer.datasets.protocols.subject_fraction_folds`.
     return_models : bool
         Add ``"_folds"`` (not JSON): per method, per fold, ``{"estimator", "test", "X_test" or
-        "clips_test", "feature_names"}``, and ``"_clips"`` (the aligned clips).
+        "clips_test", "feature_names"}``; ``"_clips"`` (the aligned clips, None where one failed);
+        and ``"_features"``: per handcrafted method, the feature rows of every listed clip (NaN
+        rows where the clip failed).
 
     Returns
     -------
@@ -178,7 +180,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         n_classes = len(dataset.labels)
         good = [c for c in prepared.clips if c is not None]
         features_before = _feature_entries(run.cache_dir)
-        results, kept_models = [], {}
+        results, kept_models, kept_features = [], {}, {}
         for spec in experiment.methods:
             if spec.family == "deep" and not deep_available():
                 results.append({"method": spec.name, "family": "deep",
@@ -208,6 +210,8 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
                      **({"X_test": data[test]} if features is not None
                         else {"clips_test": [prepared.clips[i] for i in test]})}
                     for m, (_, test) in zip(models, folds)]
+                if features is not None:
+                    kept_features[spec.name] = data
         features_computed = _feature_entries(run.cache_dir) - features_before
     resolved = {spec.name: resolved_settings(spec, seed=experiment.seed,
                                              preprocess=experiment.preprocess)
@@ -249,4 +253,5 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     if return_models:
         report["_folds"] = kept_models
         report["_clips"] = prepared.clips
+        report["_features"] = kept_features
     return report
