@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .config import Experiment, RunOptions
@@ -48,6 +50,8 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
     (spec,) = experiment.methods
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    experiment = dataclasses.replace(experiment,
+                                     preprocess=experiment.preprocess.for_dataset(dataset))
     pipeline = build_pipeline(spec, seed=experiment.seed, preprocess=experiment.preprocess,
                               run=run)
     if len(set(dataset.y.tolist())) < 2:

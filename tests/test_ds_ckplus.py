@@ -20,7 +20,8 @@ SPEC = {
     "S022": {"001": 5},
     "S100": {"001": None, "004": 7},
 }
-NAMES = ["neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
+# CK+ codes 0..7 as GUIDE §5 documents them, code 5 "happy" under its canonical name
+NAMES = ["neutral", "anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"]
 N_FRAMES = 4
 
 
@@ -54,8 +55,8 @@ def test_labelled_sequences_only(tmp_path, wrapper):
     root = build_ckplus(tmp_path, wrapper=wrapper)
     ds = load_ckplus(root)
     assert [(c.id, c.subject, c.label) for c in ds.clips] == expected()
-    # classes present, in CK+ code order: 1 anger, 3 disgust, 5 happy, 7 surprise
-    assert ds.labels == ("anger", "disgust", "happy", "surprise")
+    # classes present, in CK+ code order: 1 anger, 3 disgust, 5 happy, 7 surprise (canonical)
+    assert ds.labels == ("anger", "disgust", "happiness", "surprise")
     assert all(ds.labels[c.label_index] == c.label for c in ds.clips)
     assert ds.name == "ckplus" and ds.official_folds is None
     for clip in ds.clips:
@@ -86,7 +87,7 @@ def test_include_neutral(tmp_path):
     ds = load_ckplus(root, include_neutral=True, neutral_frames=2)
     labelled = expected()
     assert len(ds) == 2 * len(labelled)
-    assert ds.labels == ("neutral", "anger", "disgust", "happy", "surprise")
+    assert ds.labels == ("neutral", "anger", "disgust", "happiness", "surprise")
     neutral = [c for c in ds.clips if c.label == "neutral"]
     assert [c.id for c in neutral] == [f"{i}_neutral" for i, _, _ in labelled]
     assert [c.subject for c in neutral] == [s for _, s, _ in labelled]

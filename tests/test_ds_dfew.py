@@ -14,7 +14,8 @@ from handcrafted_dfer.datasets.dfew import load_dfew
 from handcrafted_dfer.datasets.protocols import get_folds
 from handcrafted_dfer.errors import DatasetLayoutError, DferError, LabelFileError
 
-CODES = ["happy", "sad", "neutral", "angry", "surprise", "disgust", "fear"]  # codes 1..7
+# GUIDE §5 codes 1..7 (happy, sad, neutral, angry, surprise, disgust, fear), canonical names
+CODES = ["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"]
 N_LABELLED = 15
 LABEL = {i: 1 + (i * 3) % 7 for i in range(1, N_LABELLED + 1)}  # clip number -> code
 UNLABELLED = [16, 17]  # on disk, in no split file (DFEW's multi-labelled clips)

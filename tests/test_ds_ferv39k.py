@@ -14,6 +14,9 @@ from handcrafted_dfer.datasets.ferv39k import load_ferv39k
 from handcrafted_dfer.errors import DatasetLayoutError, LabelFileError
 
 GUIDE_ORDER = ["Happy", "Sad", "Neutral", "Angry", "Surprise", "Disgust", "Fear"]
+# the canonical vocabulary's names for them
+CANONICAL = {"Happy": "happiness", "Sad": "sadness", "Neutral": "neutral", "Angry": "anger",
+             "Surprise": "surprise", "Disgust": "disgust", "Fear": "fear"}
 TRAIN = ["Action/Happy/0267", "Action/Fear/0003", "Daily/Sad/0001", "Daily/Happy/0100",
          "Crime/Angry/0042"]
 TEST = ["Action/Happy/0301", "Daily/Sad/0002", "Crime/Fear/0007"]
@@ -38,9 +41,10 @@ def test_clips_labels_scenes_and_split(tmp_path):
     ds = load_ferv39k(build_ferv39k(tmp_path))
     ids = sorted(TRAIN + TEST)
     assert sorted(c.id for c in ds.clips) == ids
-    assert all(c.label == c.id.split("/")[1] for c in ds.clips)
+    assert all(c.label == CANONICAL[c.id.split("/")[1]] for c in ds.clips)
     assert all(c.extra["scene"] == c.id.split("/")[0] for c in ds.clips)
-    assert ds.labels == tuple(c for c in GUIDE_ORDER if c in {i.split("/")[1] for i in ids})
+    assert ds.labels == tuple(CANONICAL[c] for c in GUIDE_ORDER
+                              if c in {i.split("/")[1] for i in ids})
     assert all(ds.labels[c.label_index] == c.label for c in ds.clips)
     assert all(pathlib.Path(c.path).is_dir() and c.path.endswith(c.id) for c in ds.clips)
     assert all(c.subject is None for c in ds.clips)

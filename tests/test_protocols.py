@@ -7,8 +7,8 @@ import pytest
 
 from handcrafted_dfer.datasets import Clip, Dataset
 from handcrafted_dfer.datasets.ckplus import load_ckplus
-from handcrafted_dfer.datasets.protocols import get_folds, subject_fraction_folds
-from handcrafted_dfer.errors import DferError
+from handcrafted_dfer.datasets.protocols import check_protocol, get_folds, subject_fraction_folds
+from handcrafted_dfer.errors import DatasetLayoutError, DferError
 
 # Subject ids in natural order, written by hand (the oracle for the round-robin deal).
 SUBJECTS_SORTED = ["S2", "S3", "S10", "S11", "S20", "S100", "S101", "S102", "S110", "S200",
@@ -192,3 +192,61 @@ class TestRefusals:
     def test_bad_arguments(self, protocol, options, message):
         with pytest.raises(ValueError, match=message):
             get_folds(make_dataset(), protocol, **options)
+
+
+def clips_of(rows) -> Dataset:
+    """A dataset from (subject, label) rows; labels in order of first appearance."""
+    labels = tuple(dict.fromkeys(label for _, label in rows))
+    clips = [Clip(f"c{i}", f"/x/c{i}", label, labels.index(label), subject, "t")
+             for i, (subject, label) in enumerate(rows)]
+    return Dataset("t", "/x", clips, labels)
+
+
+class TestCheckProtocol:
+    """check_protocol decides from labels and subjects alone whether every fold can be scored."""
+
+    def test_passes_and_returns_the_folds(self):
+        ds = make_dataset()
+        for protocol, options in (("loso", {}), ("kfold", {"n_splits": 4})):
+            folds = check_protocol(ds, protocol, **options)
+            expected = get_folds(ds, protocol, **options)
+            assert len(folds) == len(expected)
+            assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+                       for a, b in zip(folds, expected))
+
+    def test_one_class(self):
+        ds = clips_of([("S1", "anger"), ("S2", "anger")])
+        with pytest.raises(DatasetLayoutError, match="at least 2 classes.*'anger'") as info:
+            check_protocol(ds, "loso")
+        assert info.value.path == "/x"
+
+    @pytest.mark.parametrize("protocol, options", [("loso", {}), ("kfold", {"n_splits": 2})])
+    def test_a_class_of_one_subject(self, protocol, options):
+        rows = [(s, c) for s in ("S1", "S2", "S3") for c in ("anger", "fear")]
+        ds = clips_of(rows + [("S2", "contempt"), ("S2", "contempt")])
+        with pytest.raises(DatasetLayoutError, match="class 'contempt' has clips of only 1 "
+                           r"subject \(S2\).*at least 2 subjects"):
+            check_protocol(ds, protocol, **options)
+
+    def test_two_subjects_dealt_to_one_fold(self):
+        # 4 subjects dealt to 2 folds round-robin: S1, S3 -> fold 1; S2, S4 -> fold 2
+        rows = [(s, c) for s in ("S1", "S2", "S3", "S4") for c in ("anger", "fear")]
+        ds = clips_of(rows + [("S1", "contempt"), ("S3", "contempt")])
+        check_protocol(ds, "loso")  # leaving one subject out keeps the other contempt subject
+        with pytest.raises(DatasetLayoutError, match="fold 1 of 2 of protocol 'kfold'.*test side "
+                           r"holds class 'contempt' \(2 clips\) and its training side none"):
+            check_protocol(ds, "kfold", n_splits=2)
+
+    def test_official_fold_without_a_class_in_training(self):
+        ds = clips_of([(None, "anger"), (None, "fear"), (None, "anger"), (None, "fear"),
+                       (None, "surprise")])
+        ds.official_folds = [(np.array([0, 1]), np.array([2, 3])),
+                             (np.array([0, 2]), np.array([1, 3]))]
+        with pytest.raises(DatasetLayoutError, match="fold 2 of 2.*training side holds 1 class"):
+            check_protocol(ds, "official")
+
+    def test_protocol_errors_pass_through(self):
+        with pytest.raises(DferError, match="at least 10 subjects"):
+            check_protocol(make_dataset(subjects=["a", "b", "c"]), "kfold")
+        with pytest.raises(ValueError, match="no option k"):
+            check_protocol(make_dataset(), "kfold", k=3)

@@ -112,20 +112,20 @@ def _experiment(dataset, methods, protocol="loso", **kwargs):
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
-    """Six synthetic clips (3 subjects x happy/surprise) plus one corrupt frame folder."""
+    """Six synthetic clips (3 subjects x happiness/surprise) plus one corrupt frame folder."""
     from handcrafted_dfer.datasets.synthetic import load_synthetic
 
     root = tmp_path_factory.mktemp("synthetic")
     full = load_synthetic(root, subjects=3, clips_per_class=1, frames=(12, 14), progress=False)
-    keep = [i for i, c in enumerate(full.clips) if c.label in ("happy", "surprise")]
+    keep = [i for i, c in enumerate(full.clips) if c.label in ("happiness", "surprise")]
     clips = [full.clips[i] for i in keep]
-    labels = ("happy", "surprise")
+    labels = ("happiness", "surprise")
     clips = [Clip(c.id, c.path, c.label, labels.index(c.label), c.subject, "synthetic")
              for c in clips]
     broken = root / "broken" / "001"
     broken.mkdir(parents=True)
     (broken / "frame_001.png").write_bytes(b"this is not a png")
-    clips.append(Clip("S999_001", str(broken), "happy", 0, "S999", "synthetic"))
+    clips.append(Clip("S999_001", str(broken), "happiness", 0, "S999", "synthetic"))
     return Dataset("synthetic", str(root), clips, labels)
 
 

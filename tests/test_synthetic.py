@@ -19,7 +19,7 @@ from handcrafted_dfer.face.models import load_detector, load_shape_predictor
 
 TINY = dict(subjects=2, clips_per_class=1, frames=(6, 8), size=200, seed=3)
 # CK+ codes as documented in GUIDE §5 (independent of the generator's own table)
-CK_CODES = {"neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happy": 5, "sadness": 6,
+CK_CODES = {"neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happiness": 5, "sadness": 6,
             "surprise": 7}
 CK_FLOAT = re.compile(r"^\s*[0-9]\.[0-9]{7}e[+-][0-9]{2}\s*$")
 
@@ -130,7 +130,7 @@ def _plain_spec(emotion, portrait="astronaut", n=6):
 
 class TestExpressions:
     def test_happy_changes_the_mouth_more_than_the_eyes(self):
-        frames, marks = synthetic.render_clip(_plain_spec("happy"))
+        frames, marks = synthetic.render_clip(_plain_spec("happiness"))
         diff = np.abs(frames[-1].astype(float) - frames[0])
 
         def region(idx, pad=6):
@@ -164,7 +164,7 @@ class TestExpressions:
     @pytest.mark.parametrize("mirror", [False, True])
     def test_written_landmarks_agree_with_dlib(self, mirror):
         style = synthetic.SubjectStyle("astronaut", eye_spread=0.05, mirror=mirror, roll=3.0)
-        spec = synthetic.ClipSpec(style, "happy", 3, 220, ((6, 1.0), (12, 1.0)))
+        spec = synthetic.ClipSpec(style, "happiness", 3, 220, ((6, 1.0), (12, 1.0)))
         frames, marks = synthetic.render_clip(spec)
         for t in (0, 2):
             found = _dlib_landmarks(frames[t])

@@ -12,7 +12,8 @@ import json
 import os
 import pathlib
 
-__all__ = ["positive_int", "key_value", "add_run_arguments", "add_experiment_arguments",
+__all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
+           "preprocess_from_args", "add_experiment_arguments",
            "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
            "check_input"]
 
@@ -48,6 +49,52 @@ def _setting(text: str) -> tuple:
         return parse_setting(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: Flags of :func:`add_preprocess_arguments`, as PreprocessConfig fields.
+PREPROCESS_FLAGS = ("size", "frames", "clahe", "faces", "min_face", "detector", "crop_side",
+                    "crop_centre")
+
+
+def add_preprocess_arguments(parser: argparse.ArgumentParser, *, what: str = "") -> None:
+    """``--size``, ``--frames``, ``--clahe``, ``--faces``, ``--min-face``, ``--detector``,
+    ``--crop-side``, ``--crop-centre`` (each left out keeps the base configuration's value)."""
+    from ..config import PreprocessConfig
+
+    d = PreprocessConfig()
+    parser.add_argument("--size", type=positive_int,
+                        help=f"side of the square aligned face crop in pixels (default {d.size})")
+    parser.add_argument("--frames", type=positive_int,
+                        help=f"frames per clip after temporal normalization (default {d.frames})")
+    parser.add_argument("--clahe", action=argparse.BooleanOptionalAction, default=None,
+                        help="equalise aligned crops with CLAHE (default no)")
+    parser.add_argument("--faces", choices=PreprocessConfig.FACE_MODES,
+                        help="what the frames hold: scenes to detect faces in (detect), face crops "
+                        "(cropped: landmarks fitted inside each) or aligned faces (aligned: only "
+                        "resized, no landmarks); default: what the dataset declares, else detect"
+                        + what)
+    parser.add_argument("--min-face", type=positive_int, metavar="PIXELS",
+                        help="smallest face width searched for, in frame pixels (at least 20; "
+                        f"smaller costs more) (default {d.min_face})")
+    parser.add_argument("--detector", choices=PreprocessConfig.DETECTORS,
+                        help="dlib's HOG detector, or its CNN detector (turned and partly hidden "
+                        f"faces; preprocessing about 7x slower) (default {d.detector})")
+    parser.add_argument("--crop-side", type=float, metavar="UNITS",
+                        help="side of the aligned crop in detector-box units (smaller is tighter) "
+                        f"(default {d.crop_side})")
+    parser.add_argument("--crop-centre", type=float, nargs=2, metavar=("X", "Y"),
+                        help="centre of the aligned crop in detector-box units, y down (default "
+                        f"{d.crop_centre[0]} {d.crop_centre[1]})")
+
+
+def preprocess_from_args(args, base=None):
+    """``base`` (default ``PreprocessConfig()``) with the preprocessing flags that were given."""
+    from ..config import PreprocessConfig
+
+    changes = {k: getattr(args, k) for k in PREPROCESS_FLAGS if getattr(args, k, None) is not None}
+    if "crop_centre" in changes:
+        changes["crop_centre"] = tuple(changes["crop_centre"])
+    return dataclasses.replace(base or PreprocessConfig(), **changes)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> None:
@@ -126,12 +173,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
                             "(subject-independent), official (the dataset's folds) or holdout")
         parser.add_argument("--folds", type=positive_int, metavar="K",
                             help="number of folds of --protocol kfold (default 10)")
-    parser.add_argument("--size", type=positive_int, help="side of the aligned face crop "
-                        "(default 96)")
-    parser.add_argument("--frames", type=positive_int,
-                        help="frames per clip after temporal normalization (default 16)")
-    parser.add_argument("--clahe", action=argparse.BooleanOptionalAction, default=None,
-                        help="equalise aligned crops with CLAHE")
+    add_preprocess_arguments(parser)
     parser.add_argument("--seed", type=int, help="random seed of everything random (default 0)")
     add_run_arguments(parser)
 
@@ -199,10 +241,7 @@ def experiment_from_args(args, *, default_methods: str):
                                  f"methods' steps are {', '.join(sorted(steps))}")
         methods = tuple(spec.with_settings(s for s in args.settings if s[0] in spec.steps)
                         for spec in methods)
-    preprocess = base.preprocess if base else PreprocessConfig()
-    changes = {k: getattr(args, k) for k in ("size", "frames", "clahe")
-               if getattr(args, k, None) is not None}
-    preprocess = dataclasses.replace(preprocess, **changes)
+    preprocess = preprocess_from_args(args, base.preprocess if base else PreprocessConfig())
     protocol = getattr(args, "protocol", None) or (base.protocol if base else "loso")
     folds = getattr(args, "folds", None) or (base.folds if base else None)
     seed = args.seed if args.seed is not None else (base.seed if base else 0)

@@ -102,14 +102,14 @@ PROTOTYPES: dict[str, tuple[int, ...]] = {
     "anger": (4, 5, 7, 23),
     "disgust": (9, 15, 16),
     "fear": (1, 2, 4, 5, 20, 26),
-    "happy": (6, 12),
+    "happiness": (6, 12),
     "sadness": (1, 4, 15),
     "surprise": (1, 2, 5, 26),
 }
 
 #: Emotion name -> CK+ emotion code (CK+ code 2, contempt, has no prototype here).
 CKPLUS_CODES: dict[str, int] = {
-    "neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happy": 5, "sadness": 6, "surprise": 7,
+    "neutral": 0, "anger": 1, "disgust": 3, "fear": 4, "happiness": 5, "sadness": 6, "surprise": 7,
 }
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["Clip", "Dataset"]
+from ..config import PreprocessConfig
+
+__all__ = ["FACE_MODES", "Clip", "Dataset"]
+
+#: What a dataset's frames can be declared to be (``Dataset.faces``): whole scenes in which faces
+#: are detected, face crops, or aligned faces (the values of ``PreprocessConfig.faces``).
+FACE_MODES = PreprocessConfig.FACE_MODES
 
 
 @dataclass(frozen=True)
@@ -18,7 +24,9 @@ class Clip:
     id : str
         Identifier unique within the dataset (e.g. ``S005_001`` or ``00025``).
     path : str
-        A video file or a folder of frames.
+        A video file or a folder of frames. For a clip made of some of the image files of a
+        folder (``folder`` loader with ``clip_pattern``), ``<that folder>/<clip name>``, which does
+        not exist: its files are ``extra["files"]``. Read a clip through :attr:`source`.
     label : str
         Class name, one of the dataset's ``labels``.
     label_index : int
@@ -28,7 +36,10 @@ class Clip:
     dataset : str
         Name of the dataset it came from.
     extra : dict
-        Dataset-specific fields (e.g. ``scene`` for FERV39k, ``frames`` for a frame subset).
+        Dataset-specific fields: ``scene`` (FERV39k); ``frames``, a half-open range of frame
+        positions within the source (CK+ neutral samples); ``files``, the clip's image files in
+        frame order (a tuple of paths), when the clip is a set of files rather than a whole
+        video or folder.
     """
 
     id: str
@@ -38,6 +49,13 @@ class Clip:
     subject: str | None
     dataset: str
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def source(self) -> str | list[str]:
+        """What :func:`handcrafted_dfer.video.open_video` reads: the image files of
+        ``extra["files"]`` (a list) when there are some, else ``path``."""
+        files = self.extra.get("files")
+        return list(files) if files else self.path
 
 
 @dataclass
@@ -55,6 +73,9 @@ class Dataset:
         Class names; ``clip.label_index`` indexes this tuple.
     official_folds : list of (ndarray, ndarray) or None
         Train and test clip indices of the dataset's official protocol, when it has one.
+    faces : {"detect", "cropped", "aligned"} or None
+        What the loader declares its frames to be: whole scenes in which to detect faces, face
+        crops, or aligned faces to use as they are; None when it does not say.
     """
 
     name: str
@@ -62,6 +83,12 @@ class Dataset:
     clips: list
     labels: tuple
     official_folds: list | None = None
+    faces: str | None = None
+
+    def __post_init__(self):
+        if self.faces is not None and self.faces not in FACE_MODES:
+            raise ValueError(f"faces must be one of {', '.join(FACE_MODES)} or None, "
+                             f"got {self.faces!r}")
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -78,4 +105,34 @@ class Dataset:
 
     def subset(self, indices) -> "Dataset":
         """A dataset of the clips at ``indices`` (labels kept; official folds dropped)."""
-        return Dataset(self.name, self.root, [self.clips[i] for i in indices], self.labels, None)
+        return Dataset(self.name, self.root, [self.clips[i] for i in indices], self.labels, None,
+                       self.faces)
+
+    def with_labels(self, labels) -> "Dataset":
+        """The clips of the classes in ``labels``, indexed by that order.
+
+        Official folds keep the kept clips (renumbered). Cross-dataset evaluation uses it with
+        :func:`~handcrafted_dfer.datasets.labels.common_labels`.
+
+        Raises
+        ------
+        ValueError
+            When a name in ``labels`` is not a class of this dataset, or one is repeated.
+        """
+        labels = tuple(labels)
+        unknown = [c for c in labels if c not in self.labels]
+        if unknown or len(set(labels)) != len(labels):
+            raise ValueError(f"labels must be distinct classes of dataset {self.name!r} "
+                             f"({', '.join(self.labels)}); got {', '.join(labels)}")
+        position = {c: k for k, c in enumerate(labels)}
+        kept = np.array([k for k, c in enumerate(self.clips) if c.label in position],
+                        dtype=np.int64)
+        clips = [replace(self.clips[k], label_index=position[self.clips[k].label])
+                 for k in kept]
+        folds = None
+        if self.official_folds is not None:
+            new = np.full(len(self.clips), -1, dtype=np.int64)
+            new[kept] = np.arange(len(kept))
+            folds = [tuple(new[side][new[side] >= 0] for side in fold)
+                     for fold in self.official_folds]
+        return Dataset(self.name, self.root, clips, labels, folds, self.faces)

@@ -24,8 +24,9 @@ from .base import Clip, Dataset
 
 __all__ = ["CKPLUS_CLASSES", "load_ckplus"]
 
-#: CK+ emotion codes 0..7, in code order.
-CKPLUS_CLASSES = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness",
+#: Canonical names of the CK+ emotion codes 0..7, in code order (code 5, "happy" in CK+'s
+#: documentation, is ``happiness``).
+CKPLUS_CLASSES = ("neutral", "anger", "contempt", "disgust", "fear", "happiness", "sadness",
                   "surprise")
 
 _IMAGES = ("cohn-kanade-images", "extended-cohn-kanade-images/cohn-kanade-images")
@@ -57,7 +58,8 @@ def load_ckplus(root: str | os.PathLike, *, include_neutral: bool = False,
     -------
     Dataset
         Clip ids ``S005_001``, subjects ``S005`` (the subject folder's name), labels the classes
-        present in CK+ code order (an emotion file holding 0 means neutral); no official folds.
+        present in CK+ code order, with canonical names (:data:`CKPLUS_CLASSES`; an emotion file
+        holding 0 means neutral); no official folds.
 
     Raises
     ------

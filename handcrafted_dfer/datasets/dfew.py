@@ -13,7 +13,7 @@ inside a folder of their own name (a zip unpacked into its namesake). The split 
 the pattern ``train*single*labeled*`` / ``test*single*labeled*`` (``single-labeled`` and
 ``single_labeled`` both occur). Split files have columns ``video_name,label`` (header optional);
 names are zero-padded to 5 digits; labels are 1 happy, 2 sad, 3 neutral, 4 angry, 5 surprise,
-6 disgust, 7 fear.
+6 disgust, 7 fear, returned with their canonical names (:data:`DFEW_CLASSES`).
 
 DFEW publishes no subject (person) ids, so only the ``official`` protocol applies to it.
 """
@@ -32,8 +32,9 @@ from .base import Dataset
 
 __all__ = ["DFEW_CLASSES", "DFEW_SOURCES", "load_dfew"]
 
-#: DFEW label codes 1..7, in code order.
-DFEW_CLASSES = ("happy", "sad", "neutral", "angry", "surprise", "disgust", "fear")
+#: Canonical names of the DFEW label codes 1..7 (happy, sad, neutral, angry, surprise, disgust,
+#: fear), in code order.
+DFEW_CLASSES = ("happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear")
 
 #: Clip sources: name -> folder spellings (relative to the root), in order of preference.
 DFEW_SOURCES = {
@@ -60,7 +61,8 @@ def load_dfew(root: str | os.PathLike, *, source: str | None = None) -> Dataset:
     Returns
     -------
     Dataset
-        Clip ids ``00001``, no subjects, labels the classes present in DFEW code order, and
+        Clip ids ``00001``, no subjects, labels the classes present in DFEW code order
+        (canonical names), and
         ``official_folds`` the 5 (train, test) folds.
 
     Raises

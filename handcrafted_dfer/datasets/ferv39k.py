@@ -7,7 +7,8 @@ Layout (GUIDE §5)::
     ROOT/4_setups/All_scenes/test_All.csv
 
 Split files are space-separated without a header: ``Action/Happy/0267 Happy``. Folder names match
-in any letter case. The clip id is the path in the split file (``Action/Happy/0267``); the scene is
+in any letter case; labels match in any case and become canonical names (``Happy`` ->
+``happiness``). The clip id is the path in the split file (``Action/Happy/0267``); the scene is
 kept as ``clip.extra["scene"]``. The official protocol is the single train/test split.
 
 FERV39k publishes no subject (person) ids, so only the ``official`` protocol applies to it.
@@ -22,10 +23,13 @@ from ..errors import LabelFileError
 from ._layout import Lister, SplitEntry, check_root, dataset_from_splits, missing_clip, read_lines
 from .base import Dataset
 
-__all__ = ["FERV39K_CLASSES", "load_ferv39k"]
+__all__ = ["FERV39K_CLASSES", "FERV39K_SPELLINGS", "load_ferv39k"]
 
-#: FERV39k's 7 classes, in the order of GUIDE §5.
-FERV39K_CLASSES = ("Happy", "Sad", "Neutral", "Angry", "Surprise", "Disgust", "Fear")
+#: FERV39k's 7 classes as its split files spell them, in the order of GUIDE §5.
+FERV39K_SPELLINGS = ("Happy", "Sad", "Neutral", "Angry", "Surprise", "Disgust", "Fear")
+#: Their canonical names, in the same order.
+FERV39K_CLASSES = ("happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear")
+_CANONICAL = {spelling.lower(): name for spelling, name in zip(FERV39K_SPELLINGS, FERV39K_CLASSES)}
 
 _CLIPS = ("2_ClipsforFaceCrop",)
 _SETUPS = ("4_setups/All_scenes",)
@@ -43,7 +47,8 @@ def load_ferv39k(root: str | os.PathLike) -> Dataset:
     -------
     Dataset
         Clip ids ``Action/Happy/0267`` (frame folders), ``extra["scene"]``, no subjects, labels
-        the classes present in GUIDE order, and ``official_folds`` one (train, test) fold.
+        the classes present in GUIDE order with canonical names (:data:`FERV39K_CLASSES`), and
+        ``official_folds`` one (train, test) fold.
 
     Raises
     ------
@@ -77,7 +82,6 @@ def load_ferv39k(root: str | os.PathLike) -> Dataset:
 def _read_split(ls: Lister, folder: pathlib.Path, name: str) -> list[SplitEntry]:
     """The entries of the split file ``name`` in ``folder``."""
     path = ls.split_file(folder, name)
-    by_name = {c.lower(): c for c in FERV39K_CLASSES}
     entries = []
     for line, text in read_lines(path):
         fields = text.split()
@@ -85,9 +89,9 @@ def _read_split(ls: Lister, folder: pathlib.Path, name: str) -> list[SplitEntry]
         if len(fields) != 2 or clip_id.count("/") != 2:
             raise LabelFileError(path, f"line {line}: expected '<Scene>/<Emotion>/<clip> <label>', "
                                  f"found {text!r}")
-        label = by_name.get(fields[1].lower())
+        label = _CANONICAL.get(fields[1].lower())
         if label is None:
             raise LabelFileError(path, f"line {line}: unknown label {fields[1]!r}; FERV39k labels "
-                                 f"are {', '.join(FERV39K_CLASSES)}")
+                                 f"are {', '.join(FERV39K_SPELLINGS)}")
         entries.append(SplitEntry(clip_id, label, path, line))
     return entries

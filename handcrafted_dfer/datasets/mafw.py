@@ -25,7 +25,7 @@ from .base import Dataset
 
 __all__ = ["MAFW_CLASSES", "MAFW_SOURCES", "load_mafw"]
 
-#: MAFW's 11 classes, in the order of GUIDE §5.
+#: MAFW's 11 classes, in the order of GUIDE §5 (they are the canonical names already).
 MAFW_CLASSES = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise",
                 "contempt", "anxiety", "helplessness", "disappointment")
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import LabelFileError
 from ._layout import Lister, is_video, natural_key
 from .base import Clip, Dataset
+from .labels import harmonise
 
 __all__ = ["load_manifest"]
 
@@ -37,8 +38,9 @@ def load_manifest(path: str | os.PathLike, *, name: str = "manifest") -> Dataset
     Returns
     -------
     Dataset
-        Clip ids the paths as written in the CSV, labels the distinct ``label`` values sorted by
-        name (digit runs by value), subjects from the ``subject`` column, and with a ``split``
+        Clip ids the paths as written in the CSV, labels the distinct ``label`` values (canonical
+        names where known: ``happy`` -> ``happiness``; others as written) sorted by name (digit
+        runs by value), subjects from the ``subject`` column, and with a ``split``
         column one official (train, test) fold. ``Dataset.root`` is the CSV's path.
 
     Raises
@@ -46,7 +48,7 @@ def load_manifest(path: str | os.PathLike, *, name: str = "manifest") -> Dataset
     LabelFileError
         The CSV is missing or lacks the ``path``/``label`` columns; a row has an empty cell, a path
         that does not exist or is not a video or folder, a split other than train/test, or repeats
-        an earlier row's path.
+        an earlier row's path; two spellings of one class (``happy`` and ``Happiness``).
     """
     csv_path = pathlib.Path(path).expanduser()
     try:
@@ -90,9 +92,14 @@ def load_manifest(path: str | os.PathLike, *, name: str = "manifest") -> Dataset
             raise LabelFileError(csv_path, f"line {line}: split {row['split']!r}; expected "
                                  f"{' or '.join(_SPLITS)}")
         records.append((line, row, key))
-    labels = tuple(sorted({row["label"] for _, row, _ in records}, key=natural_key))
+    try:
+        canonical = harmonise(dict.fromkeys(row["label"] for _, row, _ in records))
+    except ValueError as exc:
+        raise LabelFileError(csv_path, f"label column: {exc}") from None
+    labels = tuple(sorted(set(canonical.values()), key=natural_key))
     position = {c: k for k, c in enumerate(labels)}
-    clips = [Clip(id=row["path"], path=key, label=row["label"], label_index=position[row["label"]],
+    clips = [Clip(id=row["path"], path=key, label=canonical[row["label"]],
+                  label_index=position[canonical[row["label"]]],
                   subject=row.get("subject") or None, dataset=name,
                   extra={k: v for k, v in row.items() if k not in ("path", "label", "subject")})
              for _, row, key in records]

@@ -12,8 +12,9 @@ int64 arrays), and no subject is ever on both sides of a fold:
 - ``holdout``: one stratified, subject-grouped split (scikit-learn ``StratifiedGroupKFold``),
   with about ``test_size`` of the clips in the test side.
 
-:func:`subject_fraction_folds` thins the training side of such folds to a fraction of its subjects
-(learning curves), leaving the test sides as they are.
+:func:`check_protocol` returns the folds after checking, from the listing alone, that every fold
+can be trained and scored. :func:`subject_fraction_folds` thins the training side of such folds to
+a fraction of its subjects (learning curves), leaving the test sides as they are.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
 
-from ..errors import DferError
+from ..errors import DatasetLayoutError, DferError
 from ._layout import natural_key
 from .base import Dataset
 
-__all__ = ["PROTOCOLS", "get_folds", "subject_fraction_folds"]
+__all__ = ["PROTOCOLS", "get_folds", "check_protocol", "subject_fraction_folds"]
 
 #: Protocol names :func:`get_folds` accepts, and the options each takes.
 PROTOCOLS = {"loso": (), "kfold": ("n_splits",), "official": (), "holdout": ("test_size", "seed")}
@@ -66,6 +67,66 @@ def get_folds(dataset: Dataset, protocol: str, **options) -> list[tuple[np.ndarr
     folds = makers[protocol](dataset, **options)
     return [(np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
             for tr, te in folds]
+
+
+def check_protocol(dataset: Dataset, protocol: str,
+                   **options) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds of ``protocol`` on ``dataset``, checked to be trainable and scorable.
+
+    Everything is decided from the listing (labels and subjects), so a runner calls this before
+    any pixel is read.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    protocol : str
+        As for :func:`get_folds`.
+    **options
+        As for :func:`get_folds`.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        The folds :func:`get_folds` returns.
+
+    Raises
+    ------
+    DatasetLayoutError
+        The dataset has fewer than 2 classes; under ``loso`` or ``kfold`` a class has clips of
+        fewer than 2 subjects (it could never be both trained and tested); a fold's training side
+        has fewer than 2 classes, or lacks a class its test side holds.
+    DferError, ValueError
+        As for :func:`get_folds` (the protocol does not apply, too few subjects, a bad option).
+    """
+    present = [dataset.labels[k] for k in np.unique(dataset.y)]
+    if len(present) < 2:
+        raise DatasetLayoutError(dataset.root, f"protocol {protocol!r} needs clips of at least 2 "
+                                 f"classes; dataset {dataset.name!r} has "
+                                 f"{', '.join(map(repr, present)) or 'none'}")
+    folds = get_folds(dataset, protocol, **options)
+    y = dataset.y
+    if protocol in ("loso", "kfold"):
+        subjects = dataset.subjects.astype(str)
+        for k in np.unique(y):
+            of_class = sorted(set(subjects[y == k]), key=natural_key)
+            if len(of_class) < 2:
+                raise DatasetLayoutError(
+                    dataset.root, f"class {dataset.labels[k]!r} has clips of only 1 subject "
+                    f"({of_class[0]}); protocol {protocol!r} tests every subject with a model "
+                    f"trained on the others, so each class needs clips of at least 2 subjects "
+                    f"(drop the class or add subjects)")
+    for n, (train, test) in enumerate(folds, 1):
+        trained = set(y[train].tolist())
+        missing = sorted(set(y[test].tolist()) - trained)
+        if len(trained) < 2 or missing:
+            problem = (f"its training side holds {len(trained)} class" if len(trained) < 2 else
+                       f"its test side holds class {dataset.labels[missing[0]]!r} "
+                       f"({int(np.sum(y[test] == missing[0]))} clips) and its training side none")
+            raise DatasetLayoutError(
+                dataset.root, f"fold {n} of {len(folds)} of protocol {protocol!r} cannot be "
+                f"scored: {problem}; expected every class of a test side among at least 2 "
+                f"trained classes")
+    return folds
 
 
 def _subjects(dataset: Dataset, protocol: str, minimum: int) -> np.ndarray:

@@ -740,7 +740,7 @@ def load_synthetic(
     -------
     Dataset
         Loaded by :func:`handcrafted_dfer.datasets.ckplus.load_ckplus` with ``name="synthetic"``;
-        classes (CK+ code order) neutral, anger, disgust, fear, happy, sadness, surprise.
+        classes (CK+ code order) neutral, anger, disgust, fear, happiness, sadness, surprise.
     """
     params = _check_params(subjects, clips_per_class, frames, size, seed)
     root = pathlib.Path(root)

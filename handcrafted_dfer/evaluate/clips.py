@@ -55,7 +55,7 @@ def _frame_range(clip) -> tuple | None:
     return None if frames is None else (int(frames[0]), int(frames[1]))
 
 
-def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_root: str, key: str):
+def _preprocess_one(source, frame_range, config: PreprocessConfig, store_root: str, key: str):
     """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason)."""
     from ..face.preprocess import preprocess_video
     from ..video import open_video
@@ -102,7 +102,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
     for i, clip in enumerate(dataset.clips):
         frame_range = _frame_range(clip)
         try:
-            key = store.clip_key(clip.path, config, selection=frame_range)
+            key = store.clip_key(clip.source, config, selection=frame_range)
         except DferError as exc:  # the source does not exist: nothing to cache
             keys.append(None)
             clips.append(None)
@@ -114,7 +114,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
         reasons.append(cached if isinstance(cached, str) else None)
         if cached is None:
             todo.append(i)
-    tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
+    tasks = [(dataset.clips[i].source, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")

@@ -76,20 +76,16 @@ def check_experiment(experiment: Experiment, dataset) -> list:
     Raises
     ------
     DatasetLayoutError
-        Fewer than two classes.
+        Fewer than two classes, a class with too few subjects for the protocol, a fold that
+        cannot be trained or scored (see :func:`~handcrafted_dfer.datasets.protocols.check_protocol`).
     DferError
         The protocol does not apply (e.g. fewer subjects than folds).
     ValueError
         A method spec does not build.
     """
-    from ..datasets.protocols import get_folds
+    from ..datasets.protocols import check_protocol
 
-    present = sorted(set(dataset.y.tolist()))
-    if len(present) < 2:
-        found = ", ".join(dataset.labels[c] for c in present) or "none"
-        raise DatasetLayoutError(dataset.root, f"expected clips of at least 2 classes to tell "
-                                 f"apart; found {found}")
-    folds = get_folds(dataset, experiment.protocol, **experiment.protocol_options)
+    folds = check_protocol(dataset, experiment.protocol, **experiment.protocol_options)
     for spec in experiment.methods:
         check_spec(spec, preprocess=experiment.preprocess)
     return folds
@@ -165,6 +161,8 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     start = time.perf_counter()
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    experiment = dataclasses.replace(experiment,
+                                     preprocess=experiment.preprocess.for_dataset(dataset))
     folds = check_experiment(experiment, dataset)
     with recorded_warnings() as messages:
         prepared = prepare_clips(dataset, experiment.preprocess, run)
