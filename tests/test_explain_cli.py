@@ -19,6 +19,7 @@ from handcrafted_dfer.compare import ComparisonOptions, run_comparison
 from handcrafted_dfer.config import DatasetRef, Experiment, PreprocessConfig, RunOptions
 from handcrafted_dfer.datasets.synthetic import load_synthetic
 from handcrafted_dfer.evaluate.clips import prepare_clips
+from handcrafted_dfer.face.preprocess import preprocess_video
 from handcrafted_dfer.explain import (NO_LANDMARKS, BlockNamer, ClassImportance, block_kind,
                                       class_chi2_distances, chi2_distance, index_figures,
                                       mean_landmarks, model_spec, parse_block,
@@ -131,7 +132,7 @@ class TestReport:
         for name in names:  # one sentence per figure, right after it
             after = index.split(f"]({name})", 1)[1].strip().split("\n")[0]
             assert after.endswith(".") and len(after) > 40, name
-        assert "| happy |" in index
+        assert "| happiness |" in index
         printed = capsys.readouterr().out
         assert "wrote 6 figures" in printed and str(out / "index.md") in printed
 
@@ -265,7 +266,11 @@ class TestModel:
         assert "edge" in data["histograms"]["lbptop/xy"]["labels"][25]
         assert main(["explain", "--model", str(model_path), "--dataset", "synthetic",
                      "--set", "lbptop.radius=3", "--out", str(out)]) == 2
-        assert "come from the model file; drop --set" in capsys.readouterr().err
+        assert "comes from the model file; drop --set" in capsys.readouterr().err
+        clip = tiny[2].clips[0].path  # a frame folder
+        assert main(["explain", "--model", str(model_path), clip, "--size", "32",
+                     "--out", str(out)]) == 2
+        assert "--size and --frames must match the model's (64 px" in capsys.readouterr().err
 
 
 class TestTeach:
@@ -307,23 +312,14 @@ class TestTeach:
         assert "unknown step 'rf'" in capsys.readouterr().err
 
 
-def _without_landmarks(clip):
-    """The clip as ``PreprocessConfig(faces="aligned")`` marks it (``has_landmarks`` False).
-
-    Until that field reaches AlignedClip (branch ``face``), the attribute is set on the frozen
-    instance directly: the explanations read it with ``getattr``.
-    """
-    if "has_landmarks" in {f.name for f in dataclasses.fields(clip)}:
-        return dataclasses.replace(clip, has_landmarks=False)
-    object.__setattr__(clip, "has_landmarks", False)
-    return clip
-
-
 class TestNoLandmarks:
     def test_aligned_faces_say_there_are_no_landmarks(self, tiny, tmp_path):
         root, cache, dataset = tiny
         clips = prepare_clips(dataset.subset([0, 1]), CONFIG, RunOptions(cache_dir=str(cache)))
-        bare = _without_landmarks(clips.clips[1])
+        # the same video read as frames already aligned: no landmarks are measured
+        bare = preprocess_video(dataset.clips[1].path,
+                                dataclasses.replace(CONFIG, faces="aligned"))
+        assert not bare.has_landmarks and clips.clips[0].has_landmarks
         with pytest.raises(ValueError, match="measured landmarks"):
             mean_landmarks([bare])
         np.testing.assert_allclose(mean_landmarks([clips.clips[0], bare]),
@@ -338,11 +334,16 @@ class TestNoLandmarks:
                                      np.ones(16, int), np.ones(2, int))
         fig = plot_class_heatmaps(importance, namer=namer, face=np.full((64, 64), 128.0))
         assert all(not ax.collections for ax in fig.get_axes() if ax.images)  # no dots
-        explanation = teaching_figures(bare, out=tmp_path / "teach")
-        assert explanation.data["lbp_pixel"]["row"] == explanation.data["lbp_pixel"]["col"] == 32
-        index = explanation.index.read_text()
+        assert main(["explain", "--teach", dataset.clips[1].path, "--faces", "aligned",
+                     "--size", "64", "--frames", "8", "--out", str(tmp_path / "teach"),
+                     "--quiet"]) == 0
+        data = json.loads((tmp_path / "teach" / "explanation.json").read_text())
+        assert data["lbp_pixel"]["row"] == data["lbp_pixel"]["col"] == 32  # the centre
+        index = (tmp_path / "teach" / "index.md").read_text()
         assert NO_LANDMARKS in index and "cross the centre of the crop" in index
-        check_index(tmp_path / "teach")
+        assert len(check_index(tmp_path / "teach")) == 5
+        explanation = teaching_figures(clips.clips[0], out=tmp_path / "measured")
+        assert NO_LANDMARKS not in explanation.index.read_text()
 
 
 def test_separability_of_families_with_different_bin_counts():

@@ -13,7 +13,7 @@ import os
 import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
-           "preprocess_from_args", "add_experiment_arguments",
+           "preprocess_from_args", "model_preprocess_from_args", "add_experiment_arguments",
            "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
            "check_input"]
 
@@ -95,6 +95,17 @@ def preprocess_from_args(args, base=None):
     if "crop_centre" in changes:
         changes["crop_centre"] = tuple(changes["crop_centre"])
     return dataclasses.replace(base or PreprocessConfig(), **changes)
+
+
+def model_preprocess_from_args(args, model):
+    """``model`` with the preprocessing flags that were given applied to its configuration
+    (``--faces``, ``--min-face``, ...); ``--size`` and ``--frames`` must keep the model's clip
+    shape (its features were computed on such clips), else ``ValueError``."""
+    config = preprocess_from_args(args, model.config)
+    if config.clip_shape != model.config.clip_shape:
+        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
+                         f"{model.config.frames} frames): its features were computed on such clips")
+    return dataclasses.replace(model, config=config)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> None:

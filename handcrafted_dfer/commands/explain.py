@@ -7,12 +7,14 @@ import os
 import pathlib
 
 from ._args import (_methods_from_args, add_experiment_arguments, check_input,
-                    experiment_from_args, positive_int, run_options_from_args)
+                    experiment_from_args, model_preprocess_from_args, positive_int,
+                    preprocess_from_args, run_options_from_args)
 
 __all__ = ["add_parser", "run"]
 
-#: Flags that set the method or the preprocessing, which a model file already fixes.
-_MODEL_FIXES = ("features", "classifier", "method", "size", "frames", "clahe")
+#: Flags that set the method, which a model file already fixes (its preprocessing flags may
+#: change how frames are read, as in ``dfer predict``, but not the clip shape).
+_MODEL_FIXES = ("features", "classifier", "method")
 #: Flags that describe a dataset run.
 _DATASET_FLAGS = ("config", "dataset", "root", "dataset_options", "protocol", "folds")
 
@@ -84,7 +86,7 @@ def _mode(args) -> str:
             raise ValueError(f"--teach draws one clip's figures; drop {', '.join(extra)}")
         if args.model and _given(args, _MODEL_FIXES + ("settings",)):
             raise ValueError("with --model, the teaching figures use the model's extractor "
-                             "parameters and preprocessing; drop "
+                             "parameters; drop "
                              + ", ".join(_given(args, _MODEL_FIXES + ("settings",))))
         return "teach"
     if not args.model:
@@ -92,8 +94,7 @@ def _mode(args) -> str:
                          "--teach CLIP.npz|VIDEO")
     fixed = _given(args, _MODEL_FIXES + ("settings",))
     if fixed:
-        raise ValueError(f"the method and preprocessing come from the model file; drop "
-                         f"{', '.join(fixed)}")
+        raise ValueError(f"the method comes from the model file; drop {', '.join(fixed)}")
     if args.video:
         extra = _given(args, _DATASET_FLAGS)
         if extra:
@@ -121,21 +122,16 @@ def _check_out(path) -> pathlib.Path:
 
 
 def _teach_clip(args, model):
-    """The clip to teach with: an ``.npz`` aligned clip, or a video preprocessed with the
-    model's preprocessing or the flags'."""
-    import dataclasses
-
+    """The clip to teach with: an ``.npz`` aligned clip, or a video preprocessed as the model
+    was (or as the flags say)."""
     from ..clip import AlignedClip
-    from ..config import PreprocessConfig
 
     path = pathlib.Path(args.teach)
     if path.suffix.lower() == ".npz":
         return AlignedClip.load(path)
     from ..face.preprocess import preprocess_video
 
-    config = model.config if model else dataclasses.replace(
-        PreprocessConfig(), **{k: getattr(args, k) for k in ("size", "frames", "clahe")
-                               if getattr(args, k) is not None})
+    config = model.config if model else preprocess_from_args(args)
     return preprocess_video(path, config, progress=not args.quiet)
 
 
@@ -167,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.teach:
         check_input(args.teach, "an aligned clip (.npz) or a video")
     report = read_report(args.report) if mode == "report" else None
-    model = load_model(args.model) if args.model else None
+    model = model_preprocess_from_args(args, load_model(args.model)) if args.model else None
     extractors = _teach_extractors(args, model) if mode == "teach" else None
     experiment = (experiment_from_args(args, default_methods=model.method)
                   if mode == "held_out" else None)

@@ -230,8 +230,9 @@ def plot_class_heatmaps(importance, *, namer: BlockNamer, face, split: str = "ki
     Returns
     -------
     matplotlib.figure.Figure
-        Each row shares one colour scale (recall drop in percentage points; negative drops
-        shown as zero); its title names the class's most important block.
+        In each row the split columns share one colour scale (recall drop in percentage points;
+        negative drops shown as zero) and the "all blocks" column, their sum, has its own; the
+        row's title names the class's most important block.
     """
     face = _check_face(face, namer)
     blocks = list(importance.groups)
@@ -253,11 +254,15 @@ def plot_class_heatmaps(importance, *, namer: BlockNamer, face, split: str = "ki
     for sub, cls in zip(rows, classes):
         values = {b: 100 * v for b, v in importance.values(cls).items()}
         heats = [block_heat(values, namer=namer, select=sel) for _, sel in columns]
-        vmax = max(max(h.max() for h in heats), 1e-9)
+        # the split columns share one scale; "all blocks" (their sum) has its own
+        vmax = max(max(h.max() for h in heats[1:] or heats), 1e-9)
         axes = np.atleast_1d(sub.subplots(1, len(columns)))
-        for ax, (name, _), heat in zip(axes, columns, heats):
-            shown = _draw_heat(ax, face, heat, namer, vmax=vmax)
-            ax.set_title(name, fontsize=8)
+        shown = None
+        for k, (ax, (name, _), heat) in enumerate(zip(axes, columns, heats)):
+            own = k == 0 and len(columns) > 1
+            drawn = _draw_heat(ax, face, heat, namer, vmax=max(heat.max(), 1e-9) if own else vmax)
+            shown = shown if own else drawn
+            ax.set_title(f"{name} (own scale, max {heat.max():.0f})" if own else name, fontsize=8)
         best, drop = importance.ranking(cls, top=1)[0]
         sub.suptitle(f"{cls}: most important {namer.describe(best)} ({100 * drop:.0f} points)"
                      if drop > 0 else f"{cls}: no block's permutation lowers its recall",

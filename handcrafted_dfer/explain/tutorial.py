@@ -48,11 +48,13 @@ SET = {"subjects": 7, "clips_per_class": 2, "frames": (12, 16), "size": 160}
 #: The subject left out of training: its clip is the "new video".
 NEW_SUBJECT = "S907"
 #: The class of the new video.
-NEW_CLASS = "happy"
+NEW_CLASS = "happiness"
 #: Preprocessing of the tutorial.
 PREPROCESS = PreprocessConfig(size=96, frames=16)
-#: The method taught: LBP-TOP (two temporal segments) and optical flow, linear SVM.
-METHOD = MethodSpec.parse("lbptop+flow-linear-svm").with_settings([("lbptop", "grid", [2, 4, 4])])
+#: The method taught: LBP-TOP and optical flow on a 3 x 3 grid (eyes and brows, nose and cheeks,
+#: mouth and jaw) in two temporal segments, random forest.
+METHOD = MethodSpec.parse("lbptop+flow-rf").with_settings([("lbptop", "grid", [2, 3, 3]),
+                                                           ("flow", "grid", [2, 3, 3])])
 #: Protocol of the held-out explanation, and permutations per block and fold.
 FOLDS, REPEATS, SEED = 3, 3, 0
 #: Classes in the README's heatmap: those whose most important block costs them the most.
@@ -92,7 +94,8 @@ def _readme_heatmap(explanation, training, model, run) -> Figure:
                                           landmarks=mean_landmarks(clips), size=PREPROCESS.size)
     importance = ClassImportance.from_dict(explanation.data["per_class_importance"])
     strongest = sorted(importance.classes, key=lambda c: -importance.ranking(c, top=1)[0][1])
-    classes = [c for c in importance.classes if c in strongest[:README_CLASSES]]
+    classes = [c for c in importance.classes if c in strongest[:README_CLASSES]
+               and importance.ranking(c, top=1)[0][1] > 0]
     return plot_class_heatmaps(importance, namer=namer, face=mean_face(clips), classes=classes,
                                title=f"{METHOD.name} on held-out synthetic subjects: the blocks "
                                      f"each expression relies on")
