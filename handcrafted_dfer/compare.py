@@ -156,6 +156,11 @@ def run_comparison(experiment: Experiment, run: RunOptions,
     """
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    generalisation = None
+    if experiment.test_dataset is not None:
+        generalisation = run_evaluation(experiment, dataclasses.replace(run, measure_memory=False),
+                                        dataset=dataset)
+        experiment = dataclasses.replace(experiment, test_dataset=None)
     report = run_evaluation(experiment, run, dataset=dataset, return_models=True)
     fitted = report.pop("_folds")
     importance, explain, layout = _importance(report, fitted, dataset, options, experiment.seed,
@@ -193,5 +198,17 @@ def run_comparison(experiment: Experiment, run: RunOptions,
     report["comparison"] = {"methods": [m.name for m in experiment.methods],
                             "generalisation": _GENERALISATION_NOTE,
                             "options": dataclasses.asdict(options)}
+    if generalisation is not None:
+        cross = generalisation["cross_dataset"]
+        report["comparison"].update({
+            "test_dataset": cross["test"],
+            "generalisation": (f"Every method trained on all of {cross['train']} and tested on "
+                               f"{cross['test']} ({generalisation['n_clips']} clips), on their "
+                               f"common classes ({', '.join(cross['kept'])}); dropped: "
+                               f"{', '.join(cross['dropped']) or 'none'}."),
+            "generalisation_results": {
+                r["method"]: {k: r[k] for k in ("accuracy", "uar", "war", "f1_macro")}
+                for r in generalisation["results"] if "skipped" not in r},
+            "cross_dataset": {**cross, "skipped": generalisation["skipped"]}})
     report["_explain"] = explain
     return report

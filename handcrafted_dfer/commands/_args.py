@@ -157,6 +157,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
     parser.add_argument("--dataset-option", action="append", type=key_value, default=None,
                         metavar="KEY=VALUE", dest="dataset_options",
                         help="loader option, e.g. include_neutral=true (repeatable)")
+    if methods != "one":
+        parser.add_argument("--test-dataset", choices=sorted(DATASETS),
+                            help="train on --dataset and test on this one (their common classes; "
+                            "the others are dropped and listed in the report)")
+        parser.add_argument("--test-root", metavar="DIR", help="folder of --test-dataset")
+        parser.add_argument("--test-dataset-option", action="append", type=key_value,
+                            default=None, metavar="KEY=VALUE", dest="test_dataset_options",
+                            help="loader option of --test-dataset (repeatable)")
     if methods in ("features", "one"):
         parser.add_argument("--features", metavar="NAMES",
                             help="extractors concatenated into one descriptor: lbptop, hog3d, "
@@ -256,9 +264,16 @@ def experiment_from_args(args, *, default_methods: str):
     protocol = getattr(args, "protocol", None) or (base.protocol if base else "loso")
     folds = getattr(args, "folds", None) or (base.folds if base else None)
     seed = args.seed if args.seed is not None else (base.seed if base else 0)
+    test = base.test_dataset if base else None
+    if getattr(args, "test_dataset", None) is not None:
+        test = DatasetRef(args.test_dataset, args.test_root,
+                          dict(getattr(args, "test_dataset_options", None) or []))
+    elif getattr(args, "test_root", None) or getattr(args, "test_dataset_options", None):
+        raise ValueError("--test-root and --test-dataset-option need --test-dataset")
+    if test is not None and test.root is None and test.name != "synthetic":
+        raise ValueError(f"--test-root is required for test dataset {test.name!r}")
     experiment = Experiment(dataset=dataset, methods=methods, protocol=protocol, folds=folds,
-                            preprocess=preprocess, seed=seed,
-                            test_dataset=base.test_dataset if base else None)
+                            preprocess=preprocess, seed=seed, test_dataset=test)
     for spec in experiment.methods:
         check_spec(spec, preprocess=experiment.preprocess)
     return experiment

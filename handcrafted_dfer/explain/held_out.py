@@ -184,7 +184,8 @@ def explain_held_out(model, experiment: Experiment, run: RunOptions, *, out: str
         A handcrafted method (:func:`~handcrafted_dfer.modelfile.load_model`); its spec, resolved
         settings and preprocessing are used, whatever the experiment holds.
     experiment : Experiment
-        The dataset, protocol, folds and seed (its methods and preprocessing are replaced).
+        The dataset, protocol, folds and seed (its methods and preprocessing are replaced, and
+        a test dataset is left out: the folds are those of the dataset's protocol).
     run : RunOptions
     out : str or Path
         Folder (created).
@@ -209,7 +210,9 @@ def explain_held_out(model, experiment: Experiment, run: RunOptions, *, out: str
     if spec.family == "deep":
         raise ValueError(f"{source}: the 3D CNN has no named face blocks, planes or histogram "
                          "bins to explain; explain a handcrafted model")
-    experiment = dataclasses.replace(experiment, methods=(spec,), preprocess=model.config)
+    ignored = experiment.test_dataset
+    experiment = dataclasses.replace(experiment, methods=(spec,), preprocess=model.config,
+                                     test_dataset=None)
     run = dataclasses.replace(run, measure_memory=False)
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
@@ -269,6 +272,9 @@ def explain_held_out(model, experiment: Experiment, run: RunOptions, *, out: str
              f"{len(report['skipped'])} skipped): held-out UAR {100 * result['uar']:.1f}%, "
              f"accuracy {100 * result['accuracy']:.1f}%. Permutation importance: {n_repeats} "
              f"permutations per block and fold, seed {experiment.seed}."]
+    if ignored is not None:
+        notes.append(f"The experiment's test dataset ({ignored.name}) is not used: held-out "
+                     f"folds are those of {report['dataset']}'s protocol.")
     if report.get("synthetic"):
         notes.append(f"**Synthetic data.** {report['note']}")
     if not namer.has_landmarks:
