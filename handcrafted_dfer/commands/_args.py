@@ -13,7 +13,7 @@ import os
 import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
-           "preprocess_from_args", "add_experiment_arguments",
+           "preprocess_from_args", "model_preprocess_from_args", "add_experiment_arguments",
            "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
            "check_input"]
 
@@ -97,6 +97,17 @@ def preprocess_from_args(args, base=None):
     return dataclasses.replace(base or PreprocessConfig(), **changes)
 
 
+def model_preprocess_from_args(args, model):
+    """``model`` with the preprocessing flags that were given applied to its configuration
+    (``--faces``, ``--min-face``, ...); ``--size`` and ``--frames`` must keep the model's clip
+    shape (its features were computed on such clips), else ``ValueError``."""
+    config = preprocess_from_args(args, model.config)
+    if config.clip_shape != model.config.clip_shape:
+        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
+                         f"{model.config.frames} frames): its features were computed on such clips")
+    return dataclasses.replace(model, config=config)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> None:
     """``--jobs``, ``--backend``, ``--scheduler``, ``--cache``, ``--quiet``."""
     parser.add_argument("--jobs", type=positive_int, default=jobs_default, metavar="N",
@@ -114,7 +125,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> Non
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -> None:
+def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
+                             protocol: bool | None = None) -> None:
     """Dataset, protocol, preprocessing, methods, ``--set``, seed and ``--config``.
 
     Parameters
@@ -125,9 +137,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
         ``dfer evaluate``) or ``--methods``; ``list``: ``--methods`` only (``dfer compare``);
         ``one``: ``--features``/``--classifier`` or ``--method``, exactly one method
         (``dfer train``).
+    protocol : bool, optional
+        Add ``--protocol`` and ``--folds`` (default: unless ``methods`` is ``one``).
     """
     from ..spec import CLASSIFIERS
     from ..datasets import DATASETS
+
+    if protocol is None:
+        protocol = methods != "one"
 
     parser.add_argument("--config", metavar="EXPERIMENT.toml",
                         help="experiment file (dataset, protocol, preprocessing, methods with "
@@ -169,7 +186,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
                         help="set a parameter of a step of every method that has the step, e.g. "
                         "lbptop.radius=2, lbptop.grid=[1,6,6], flow.method=dis, svm.C=10, "
                         "c3d.epochs=30 (repeatable; JSON values; checked before any work)")
-    if methods != "one":
+    if protocol:
         parser.add_argument("--protocol", choices=PROTOCOLS,
                             help="loso (leave one subject out, the default), kfold "
                             "(subject-independent), official (the dataset's folds) or holdout")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
-from ._args import (add_preprocess_arguments, check_input, check_output, positive_int,
-                    preprocess_from_args)
+from ._args import (add_preprocess_arguments, check_input, check_output,
+                    model_preprocess_from_args, positive_int)
 
 __all__ = ["add_parser", "run"]
 
@@ -50,12 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for path, what in ((args.json, "the JSON windows"), (args.plot, "the timeline plot")):
         if path:
             check_output(path, what)
-    model = load_model(args.model)
-    config = preprocess_from_args(args, model.config)
-    if config.clip_shape != model.config.clip_shape:
-        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
-                         f"{model.config.frames} frames): its features were computed on such clips")
-    model = dataclasses.replace(model, config=config)
+    model = model_preprocess_from_args(args, load_model(args.model))
     result = predict_video(args.video, model, window=args.window, stride=args.stride,
                            progress=not args.quiet)
     result["model"] = str(args.model)

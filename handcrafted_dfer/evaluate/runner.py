@@ -232,11 +232,12 @@ def prepare_data(experiment: Experiment, run: RunOptions, dataset, *,
 
 
 def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationData, *,
-                      return_models: bool) -> tuple[list, dict]:
-    """Every method on every fold: the feature step once, the rest per fold."""
+                      return_models: bool) -> tuple[list, dict, dict]:
+    """Every method on every fold: the feature step once, the rest per fold; with
+    ``return_models``, the fitted folds and the feature rows of every handcrafted method."""
     ok = data.ok
     good = [c for c in data.clips if c is not None]
-    results, kept_models = [], {}
+    results, kept_models, kept_features = [], {}, {}
     for spec in experiment.methods:
         if spec.family == "deep" and not deep_available():
             results.append({"method": spec.name, "family": "deep",
@@ -265,7 +266,9 @@ def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationD
                  **({"X_test": samples[test]} if features is not None
                     else {"clips_test": [data.clips[i] for i in test]})}
                 for m, (_, test) in zip(models, data.folds)]
-    return results, kept_models
+            if features is not None:
+                kept_features[spec.name] = samples
+    return results, kept_models, kept_features
 
 
 def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
@@ -287,7 +290,9 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         :func:`~handcrafted_dfer.datasets.protocols.subject_fraction_folds`.
     return_models : bool
         Add ``"_folds"`` (not JSON): per method, per fold, ``{"estimator", "test", "X_test" or
-        "clips_test", "feature_names"}``, and ``"_clips"`` (the aligned clips).
+        "clips_test", "feature_names"}``; ``"_clips"`` (the aligned clips, None where one failed);
+        and ``"_features"``: per handcrafted method, the feature rows of every listed clip (NaN
+        rows where the clip failed).
 
     Returns
     -------
@@ -307,8 +312,8 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
                             train_subject_fraction=train_subject_fraction)
         features_before = _feature_entries(run.cache_dir)
         experiment = dataclasses.replace(experiment, preprocess=data.preprocess)
-        results, kept_models = _evaluate_methods(experiment, run, data,
-                                                 return_models=return_models)
+        results, kept_models, kept_features = _evaluate_methods(
+            experiment, run, data, return_models=return_models)
         features_computed = _feature_entries(run.cache_dir) - features_before
     resolved = {spec.name: resolved_settings(spec, seed=experiment.seed,
                                              preprocess=experiment.preprocess)
@@ -353,4 +358,5 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     if return_models:
         report["_folds"] = kept_models
         report["_clips"] = data.clips
+        report["_features"] = kept_features
     return report
