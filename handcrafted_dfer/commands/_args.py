@@ -14,8 +14,8 @@ import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
            "preprocess_from_args", "model_preprocess_from_args", "add_experiment_arguments",
-           "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
-           "check_input"]
+           "methods_from_args", "experiment_from_args", "run_options_from_args", "run_experiment",
+           "check_output", "check_input"]
 
 PROTOCOLS = ("loso", "kfold", "official", "holdout")
 
@@ -197,7 +197,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
     add_run_arguments(parser)
 
 
-def _methods_from_args(args, default: str) -> tuple | None:
+def methods_from_args(args, default: str) -> tuple | None:
     """Method specs the flags name, or None when they name none."""
     from ..spec import parse_methods
 
@@ -245,7 +245,7 @@ def experiment_from_args(args, *, default_methods: str):
                                                         **dict(args.dataset_options)})
     if dataset.root is None and dataset.name != "synthetic":
         raise ValueError(f"--root is required for dataset {dataset.name!r}")
-    methods = _methods_from_args(args, default_methods.split(",")[0])
+    methods = methods_from_args(args, default_methods.split(",")[0])
     if methods is None:
         methods = base.methods if base and base.methods else None
     if methods is None:

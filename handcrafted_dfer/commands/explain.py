@@ -6,7 +6,7 @@ import argparse
 import os
 import pathlib
 
-from ._args import (_methods_from_args, add_experiment_arguments, check_input,
+from ._args import (methods_from_args, add_experiment_arguments, check_input,
                     experiment_from_args, model_preprocess_from_args, positive_int,
                     preprocess_from_args, run_options_from_args)
 
@@ -142,7 +142,7 @@ def _teach_extractors(args, model) -> dict:
 
     if model:
         return method_extractors(model.pipeline)
-    methods = _methods_from_args(args, DEFAULT_METHOD) or (MethodSpec.parse(DEFAULT_METHOD),)
+    methods = methods_from_args(args, DEFAULT_METHOD) or (MethodSpec.parse(DEFAULT_METHOD),)
     if len(methods) != 1:
         raise ValueError(f"--teach takes one method; got {', '.join(m.name for m in methods)}")
     spec = methods[0].with_settings(args.settings)

@@ -19,7 +19,7 @@ import pathlib
 import numpy as np
 
 from ..errors import DferError
-from ..report import _slug as slug
+from ..report import slug
 from ..report.tables import pct
 from .blocks import (KIND_TITLES, NO_LANDMARKS, BlockNamer, block_kind, parse_block,
                      segment_name)
