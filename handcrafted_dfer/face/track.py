@@ -82,12 +82,15 @@ class TrackedFrame:
         ``x, y`` in frame pixels; None when the frame is missing a face.
     status : int
         One of MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN.
+    score : float
+        The detector's score where the face was detected (DETECTED), else NaN.
     """
 
     index: int
     grey: np.ndarray
     landmarks: np.ndarray | None
     status: int
+    score: float = float("nan")
 
 
 def box_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -163,7 +166,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
         if choice is None:
             return None
         frame.landmarks = fit_landmarks(frame.grey, boxes[choice])
-        frame.status = DETECTED
+        frame.status, frame.score = DETECTED, float(boxes[choice][4])
         return box_from_landmarks(frame.landmarks)[0]
 
     def lost() -> Iterator[TrackedFrame]:
@@ -176,7 +179,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
                 break
         for k, (frame, _) in enumerate(pending):
             if k >= keep:
-                frame.landmarks, frame.status = None, MISSING
+                frame.landmarks, frame.status, frame.score = None, MISSING, float("nan")
             yield frame
         pending.clear()
 
@@ -188,6 +191,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
             if match is None:
                 break
             frame.landmarks, frame.status = fit_landmarks(frame.grey, boxes[match]), DETECTED
+            frame.score = float(boxes[match][4])
             found = box_from_landmarks(frame.landmarks)[0]
         yield from held
         held.clear()
@@ -235,6 +239,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
                 box = yield from search(frame)
             else:
                 frame.landmarks, frame.status = fit_landmarks(grey, boxes[match]), DETECTED
+                frame.score = float(boxes[match][4])
                 box = box_from_landmarks(frame.landmarks)[0]
                 yield from (held_frame for held_frame, _ in pending)
                 pending.clear()
