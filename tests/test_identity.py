@@ -219,6 +219,18 @@ class TestTwoPeople:
         resampled = preprocess_faces(two_faces["path"], faces_in_video=man)
         assert list(resampled) == [man] and resampled[man].n_frames == 16
 
+    def test_without_following_back_a_new_face_starts_where_a_search_finds_it(self, two_faces):
+        """``follow_back=False`` (``--stream``): the returning man is picked up by the next search
+        (at most ``scan_every`` frames late) and still gets his identity back."""
+        config = MultiFaceConfig(follow_back=False, scan_every=20)
+        frames = list(face_frames(open_video(two_faces["path"]), faces_in_video="all",
+                                  multi=config))
+        right = [(f.index, o.face) for f in frames for o in f.faces if _centre_x(o) >= 320]
+        before = {face for k, face in right if k < 72}
+        after = [(k, face) for k, face in right if k >= 122]
+        assert len(before) == 1 and {face for _, face in after} == before
+        assert 122 <= after[0][0] <= 122 + 20
+
     def test_an_identity_that_is_not_there(self, two_faces):
         with pytest.raises(NoFaceError, match="identity 7"):
             track_and_align_faces(two_faces["path"], faces_in_video=7)

@@ -12,9 +12,9 @@ Frames are processed as they are read (:func:`predict_windows`): each face keeps
 ``window`` aligned frames, so memory does not grow with the video's length, and a window is
 classified as soon as its last frame has left the tracker. With ``stream=True`` every window is
 classified on its own at once, and the tracker settles every frame within ``stride`` frames (it
-re-detects followed faces and searches for new ones at least every ``stride`` frames, and fills no
-gaps, which would wait for the face to come back): a window's row comes out at most ``stride``
-frames after its last frame was read.
+re-detects followed faces at least every ``stride`` frames, starts new faces where a search finds
+them instead of following them back, and fills no gaps, which would wait for the face to come
+back): a window's row comes out at most ``stride`` frames after its last frame was read.
 
 Tables (pandas): :func:`predict_video` returns one row per window and face, with the columns
 :data:`WINDOW_COLUMNS` and one ``proba_<label>`` column per class (NaN, null in Parquet, where the
@@ -88,11 +88,11 @@ def window_bounds(n_frames: int, window: int, stride: int) -> np.ndarray:
 
 def streaming_settings(config, multi: MultiFaceConfig, *, stride: int):
     """The preprocessing and several-face settings under which every frame leaves the tracker
-    within ``stride`` frames: re-detection and new-face searches at least every ``stride``
-    frames, no gap filling."""
+    within ``stride`` frames: followed faces re-detected at least every ``stride`` frames, new
+    faces not followed back (they start where a search finds them), no gap filling."""
     return (dataclasses.replace(config, redetect_every=min(config.redetect_every, stride),
                                 max_gap=0),
-            dataclasses.replace(multi, scan_every=min(multi.scan_every, stride)))
+            dataclasses.replace(multi, follow_back=False))
 
 
 class _Ring:

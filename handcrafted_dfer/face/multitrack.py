@@ -24,7 +24,8 @@ they first appear (left to right within a frame).
 
 Everything is a generator with bounded look-back: a frame leaves once every track has settled it
 and a search for new faces has covered it, at most ``max(redetect_every, scan_every)`` frames
-later. :func:`fill_face_gaps` then fills short gaps of each identity (``max_gap`` more frames).
+later (``redetect_every`` without ``follow_back``). :func:`fill_face_gaps` then fills short gaps
+of each identity (``max_gap`` more frames).
 """
 
 from __future__ import annotations
@@ -55,19 +56,28 @@ class MultiFaceConfig:
     ----------
     scan_every : int
         While faces are followed, search the whole frame for new ones every this many frames (a
-        search with small faces costs about 48 ms on a 640x360 frame, 14 landmark fits).
+        search down to ``min_face`` 40 costs about 48 ms on a 640x360 frame, 40 landmark fits,
+        and 9 times that on a 1920x1080 one; a larger ``min_face`` makes it cheaper). A new face
+        is followed back to the frame where it appeared, so this costs memory (up to this many
+        grey frames are held), not accuracy.
     match_distance : float
         Largest distance between dlib face descriptors of the same person (dlib's 0.6).
     describe_every : int
         Add a descriptor to the identity's gallery every this many frames along a track.
     gallery_size : int
         Descriptors kept per identity.
+    follow_back : bool
+        Follow a new face back through the frames since the previous search, so that its track
+        starts where it appeared (frames wait for the next search: up to ``scan_every``). Off,
+        frames leave as soon as every track has settled them, and a new face starts where a
+        search finds it (for live streams).
     """
 
-    scan_every: int = 30
+    scan_every: int = 50
     match_distance: float = MATCH_DISTANCE
-    describe_every: int = 250
+    describe_every: int = 500
     gallery_size: int = 16
+    follow_back: bool = True
 
     def __post_init__(self):
         for name in ("scan_every", "describe_every", "gallery_size"):
@@ -308,7 +318,8 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
 
     def release() -> Iterator[FrameFaces]:
         limit = min((t.pending[0] for t in tracks.values() if t.pending), default=np.inf)
-        while buffer and buffer[0].index <= covered and buffer[0].index < limit:
+        searched = covered if config.follow_back else np.inf
+        while buffer and buffer[0].index <= searched and buffer[0].index < limit:
             frame = buffer.popleft()
             yield FrameFaces(frame.index, frame.grey,
                              sorted(frame.obs.values(), key=lambda o: o.face))
