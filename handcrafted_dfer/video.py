@@ -337,8 +337,9 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
     Parameters
     ----------
     source : str, path-like, list, tuple, ndarray or FrameStream
-        A FrameStream (returned as it is; :func:`open_camera` makes one of a camera), a video file (any container FFmpeg decodes, whatever its suffix), a frame image or a
-        folder of frame images (suffixes in :data:`FRAME_EXTENSIONS`, sorted numerically), a list
+        A FrameStream (returned as it is; :func:`open_camera` makes one of a camera), a video
+        file (any container FFmpeg decodes, whatever its suffix), a frame image or a folder of
+        frame images (suffixes in :data:`FRAME_EXTENSIONS`, sorted numerically), a list
         or tuple of image files read in the order given (``FrameStream.path`` is then the first),
         or an array ``[N, H, W]`` (grey) or ``[N, H, W, 3]`` (BGR) of uint8 (or uint16, scaled to
         8 bits).

@@ -70,6 +70,15 @@ class TestIdentityBank:
         bank.identify(self._at(0.0))
         assert bank.identify(self._at(0.1), exclude={0}) == 1
 
+    def test_an_identity_made_before_its_descriptor(self):
+        bank = IdentityBank()
+        assert bank.new() == 0 and not bank.is_described(0)
+        assert bank.distance(0, self._at(0.0)) == np.inf
+        assert bank.identify(self._at(0.0)) == 1  # nothing to match yet: a new identity
+        bank.add(0, self._at(3.0))
+        assert bank.is_described(0) and bank.identify(self._at(3.1)) == 0
+        assert bank.candidates(exclude={1}) == [0]
+
     def test_gallery_keeps_the_first_and_the_latest(self):
         bank = IdentityBank(gallery_size=3)
         bank.identify(self._at(0.0))

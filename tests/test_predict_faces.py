@@ -16,7 +16,7 @@ import pytest
 
 from handcrafted_dfer.analyze.tables import TableWriter, table_format
 from handcrafted_dfer.analyze.timeline import (FRAME_COLUMNS, PROBA_PREFIX, predict_video,
-                                               predict_windows, timeline_json, window_bounds)
+                                               predict_windows, window_bounds)
 from handcrafted_dfer.cli import main
 from handcrafted_dfer.errors import DferError
 from handcrafted_dfer.face.detect import detect_scaled

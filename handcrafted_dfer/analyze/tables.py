@@ -7,6 +7,7 @@ chunks as they come, so a table of a long video or a live stream is never held w
 
 from __future__ import annotations
 
+import importlib
 import os
 import pathlib
 
@@ -35,8 +36,8 @@ def table_format(path: str | os.PathLike, *, what: str = "the table") -> str:
     kind = TABLE_FORMATS[suffix]
     if kind == "parquet":
         try:
-            import pyarrow  # noqa: F401
-            import pyarrow.parquet  # noqa: F401
+            for module in ("pyarrow", "pyarrow.parquet"):
+                importlib.import_module(module)
         except ImportError:
             raise DferError(path, f"writing {what} as Parquet needs pyarrow (pip install "
                             "pyarrow), which is not installed; or give a .csv name") from None

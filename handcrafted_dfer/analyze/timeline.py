@@ -30,6 +30,7 @@ import os
 import pathlib
 import time
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -42,6 +43,9 @@ from ..face.temporal import nearest_valid, resample_clip
 from ..face.track import MISSING, STATUS_NAMES
 from ..video import open_video
 from .tables import TableWriter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["WINDOW_COLUMNS", "PROBA_PREFIX", "FRAME_COLUMNS", "window_bounds",
            "streaming_settings", "predict_windows", "predict_video", "windows_table",
@@ -126,7 +130,7 @@ def _classify(model, pieces: list) -> tuple[list, np.ndarray]:
             np.asarray(head.predict_proba(data)))
 
 
-def _frame_rows(frames: list, fixed: int | None, fps: float) -> "pd.DataFrame":  # noqa: F821
+def _frame_rows(frames: list, fixed: int | None, fps: float) -> "pd.DataFrame":
     """The frames table of a chunk of :class:`~handcrafted_dfer.face.multitrack.FrameFaces`."""
     import pandas as pd
 
@@ -295,7 +299,7 @@ def predict_windows(source, model, *, window: int = 16, stride: int = 4,
             "faces": sorted(seen)}
 
 
-def windows_table(rows: list[dict], labels) -> "pd.DataFrame":  # noqa: F821
+def windows_table(rows: list[dict], labels) -> "pd.DataFrame":
     """Rows of :func:`predict_windows` as a DataFrame: :data:`WINDOW_COLUMNS`, then
     ``proba_<label>`` per label (NaN where the label is None)."""
     import pandas as pd
@@ -316,7 +320,7 @@ def predict_video(source, model, *, window: int = 16, stride: int = 4,
                   min_valid_fraction: float = 0.5, faces_in_video: str | int = "largest",
                   multi: MultiFaceConfig = MultiFaceConfig(),
                   frames_table: str | os.PathLike | None = None,
-                  progress: bool = False) -> "pd.DataFrame":  # noqa: F821
+                  progress: bool = False) -> "pd.DataFrame":
     """Per-window, per-face labels and class probabilities of a video, as a DataFrame.
 
     Parameters are those of :func:`predict_windows` (without ``stream``).

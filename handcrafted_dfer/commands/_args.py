@@ -13,7 +13,8 @@ import os
 import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
-           "preprocess_from_args", "add_faces_in_video_argument", "face_file_name", "add_experiment_arguments",
+           "preprocess_from_args", "add_faces_in_video_argument", "face_file_name",
+           "add_experiment_arguments",
            "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
            "check_input"]
 

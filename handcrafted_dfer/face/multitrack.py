@@ -15,11 +15,13 @@ track's box by an IoU of at least :data:`~.track.MIN_IOU` and no other track's b
 two tracks come to follow the same face (boxes overlapping by :data:`SAME_FACE_IOU`), the one whose
 identity is farther from that face's descriptor is dropped, with its provisional frames.
 
-Identities (:class:`~.identity.IdentityBank`): a descriptor is computed where a track starts (the
-track takes the nearest identity within ``match_distance`` that is not on screen, or a new one),
-where it ends (the last frame the detector confirmed), and every ``describe_every`` frames along
-it, so that the cost is bounded by the number of tracks and the video's length over
-``describe_every``, not by its number of frames. Identities are numbered 0, 1, ... in the order
+Identities (:class:`~.identity.IdentityBank`): a descriptor is computed where a track starts and
+an identity off screen could be its face (the track takes the nearest such identity within
+``match_distance``, or a new one), where a track ends (the last frame the detector confirmed), and
+every ``describe_every`` frames along it, so that the cost is bounded by the number of tracks and
+the video's length over ``describe_every``, not by its number of frames. A track that starts while
+no identity is off screen (the first faces of a video) is a new identity at once, described where
+it ends or first needs to be compared. Identities are numbered 0, 1, ... in the order
 they first appear (left to right within a frame).
 
 Everything is a generator with bounded look-back: a frame leaves once every track has settled it
@@ -142,7 +144,8 @@ class _Track:
     since_detection: int = 0
     pending: list = field(default_factory=list)  # frame indices tracked since the last detection
     last: tuple = ()  # (grey, landmarks, frame index) of the last detection
-    described: int = 0  # frame of the last descriptor
+    started: int = 0  # frame of the first detection
+    described: int | None = None  # frame of the last descriptor
 
 
 @dataclass
@@ -231,8 +234,8 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
                 break
         else:
             grey, landmarks, index = track.last
-        if index - track.described >= redetect_every:  # seen long enough to add a new view
-            describe(track, grey, landmarks, index)
+        if track.described is None or index - track.described >= redetect_every:
+            describe(track, grey, landmarks, index)  # a view to know the face by when it is back
         drop(track, keep)
 
     def follow(track: _Track, frame: _Frame) -> bool:
@@ -260,7 +263,8 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         observe(frame, track, landmarks, DETECTED, boxes[match][4], track.box)
         track.pending.clear()
         track.last = (grey, landmarks, frame.index)
-        if frame.index - track.described >= config.describe_every:
+        since = track.started if track.described is None else track.described
+        if frame.index - since >= config.describe_every:
             describe(track, grey, landmarks, frame.index)
         return True
 
@@ -273,6 +277,9 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
                 oa, ob = frame.obs.get(a.id), frame.obs.get(b.id)
                 if oa is None or ob is None or box_iou(oa.box, ob.box) < SAME_FACE_IOU:
                     continue
+                for track in (a, b):
+                    if not bank.is_described(track.face):
+                        describe(track, *track.last)
                 descriptor = face_descriptor(frame.grey, oa.landmarks)
                 loser = max((a, b), key=lambda t: bank.distance(t.face, descriptor))
                 frame.obs.pop(loser.id)
@@ -284,9 +291,15 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         nonlocal next_id
         landmarks = fit_landmarks(frame.grey, detection)
         on_screen = {t.face for t in tracks.values()}
-        face = bank.identify(face_descriptor(frame.grey, landmarks), exclude=on_screen)
+        described = None
+        if bank.candidates(exclude=on_screen):
+            face = bank.identify(face_descriptor(frame.grey, landmarks), exclude=on_screen)
+            described = frame.index
+        else:
+            face = bank.new()
         track = _Track(next_id, face, box_from_landmarks(landmarks)[0],
-                       last=(frame.grey, landmarks, frame.index), described=frame.index)
+                       last=(frame.grey, landmarks, frame.index), started=frame.index,
+                       described=described)
         next_id += 1
         tracks[track.id] = track
         observe(frame, track, landmarks, DETECTED, detection[4], track.box)

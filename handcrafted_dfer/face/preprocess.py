@@ -27,7 +27,8 @@ from ..video import FrameStream, open_video
 from .align import align_face, canonical_landmarks, equalise
 from .crops import fit_crop_landmarks, recrop_aligned
 from .detect import FaceFinder
-from .multitrack import FaceObservation, FrameFaces, MultiFaceConfig, fill_face_gaps, track_all_faces
+from .multitrack import (FaceObservation, FrameFaces, MultiFaceConfig, fill_face_gaps,
+                         track_all_faces)
 from .temporal import nearest_valid, resample_clip
 from .track import GIVEN, MISSING, fill_gaps, track_faces
 
