@@ -30,6 +30,7 @@ for confirmation and search, and ``max_gap`` for gaps), so a long video is never
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -109,10 +110,11 @@ def box_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
         of the box side (small for a plausible face shape).
     """
     matrix = estimate_similarity(CANONICAL_68, landmarks)
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    (a, b, tx), (c, d, ty) = matrix.tolist()
+    scale = math.hypot(a, c)  # a similarity: the square root of its determinant a*d - b*c
     residual = float(np.sqrt(
-        ((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum(axis=1).mean()))
-    cx, cy = apply_affine(matrix, np.array([[0.5, 0.5]]))[0]
+        ((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum() / len(landmarks)))
+    cx, cy = 0.5 * (a + b) + tx, 0.5 * (c + d) + ty
     half = scale / 2.0
     box = np.array([cx - half, cy - half, cx + half, cy + half])
     return box, (residual / scale if scale > 1e-9 else np.inf)
