@@ -2,7 +2,7 @@
 
 The video is delivered at its own frame rate, as a camera would deliver it (frame k is available
 at k / fps seconds after the start; reading waits until then), and read through
-``predict_windows(..., stream=True)``. For every row the script records
+``iter_windows(..., stream=True)``. For every row the script records
 
 - the latency: the time the row came out minus the time the window's last frame became
   available (decoding, tracking, alignment, description, classification, and any backlog);
@@ -32,7 +32,7 @@ for _name in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "M
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from handcrafted_dfer.analyze.timeline import predict_windows  # noqa: E402
+from handcrafted_dfer.analyze.timeline import iter_windows  # noqa: E402
 from handcrafted_dfer.modelfile import load_model  # noqa: E402
 from handcrafted_dfer.video import FrameStream, open_video  # noqa: E402
 
@@ -60,8 +60,8 @@ def measure(path, model, *, window: int, stride: int, faces: str) -> tuple[np.nd
     probe = open_video(path)
     stream = Paced(kind="video", path=probe.path, fps=probe.fps, n_frames_hint=probe.n_frames_hint)
     latency, ahead = [], []
-    for row in predict_windows(stream, model, window=window, stride=stride, faces_in_video=faces,
-                               stream=True):
+    for row in iter_windows(stream, model, window=window, stride=stride, faces_in_video=faces,
+                            stream=True):
         latency.append(time.perf_counter() - stream.available[row["end_frame"] - 1])
         ahead.append(len(stream.available) - row["end_frame"])
     return np.array(latency), np.array(ahead)
@@ -85,9 +85,9 @@ def main() -> None:
         cases = {"one face (WolfgangLanger), largest": (str(VIDEO), "largest"),
                  "two faces, all": (two, "all")}
         for video, faces in cases.values():  # warm-up: models and kernels
-            for _ in zip(range(3), predict_windows(video, model, window=args.window,
-                                                   stride=args.stride, faces_in_video=faces,
-                                                   stream=True)):
+            for _ in zip(range(3), iter_windows(video, model, window=args.window,
+                                                stride=args.stride, faces_in_video=faces,
+                                                stream=True)):
                 pass
         stride_ms = 1000 * args.stride / fps
         print(f"--stream, window {args.window}, stride {args.stride} at {fps:.2f} fps: one stride "

@@ -11,7 +11,8 @@ from .errors import DatasetLayoutError
 from .evaluate.clips import prepare_clips
 from .evaluate.runner import load_experiment_dataset, recorded_warnings
 from .modelfile import TrainedModel
-from .pipeline import build_pipeline, fit_pipeline, resolved_settings, without_run_options
+from .pipeline import (build_pipeline, fit_pipeline, resolved_settings, split_features,
+                       without_run_options)
 
 __all__ = ["train_model"]
 
@@ -32,7 +33,10 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
     TrainedModel
         The fitted pipeline (run options reset, ready for :func:`~handcrafted_dfer.modelfile.save_model`)
         with its labels, preprocessing and metadata: the method, its resolved settings, the inner
-        search's decision, the training set (clips, subjects, skipped) and the warnings recorded.
+        search's decision, the training set (clips, subjects, skipped), the warnings recorded and,
+        for a handcrafted method, ``feature_mean``: the mean feature row of the training clips
+        (the reference that :func:`~handcrafted_dfer.explain.occlusion.block_occlusion` puts in
+        place of a removed block).
 
     Raises
     ------
@@ -61,7 +65,15 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
             raise DatasetLayoutError(dataset.root, f"only {int(ok.sum())} of {len(ok)} clips "
                                      f"could be preprocessed and they hold fewer than 2 classes; "
                                      f"nothing to train on (see the skipped clips)")
-        fit_pipeline(pipeline, [c for c in prepared.clips if c is not None], y, subjects)
+        clips = [c for c in prepared.clips if c is not None]
+        features, head = split_features(pipeline)
+        if features is None:
+            fit_pipeline(pipeline, clips, y, subjects)
+            reference = {}
+        else:  # the same fit (the feature step is stateless), keeping the rows for their mean
+            rows = features.fit_transform(clips)
+            fit_pipeline(head, rows, y, subjects)
+            reference = {"feature_mean": rows.mean(axis=0).tolist()}
     last = pipeline.steps[-1][1]
     metadata = {
         "method": spec.name,
@@ -79,6 +91,7 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
                                           for c in range(len(dataset.labels))},
                          "skipped": prepared.skipped, "synthetic": dataset.name == "synthetic"},
         "warnings": messages,
+        **reference,
     }
     return TrainedModel(pipeline=without_run_options(pipeline), labels=tuple(dataset.labels),
                         config=experiment.preprocess, metadata=metadata)

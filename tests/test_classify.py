@@ -223,3 +223,18 @@ def test_linear_svms_match_libsvm_linear_kernel(name):
     Z = norm.fit_transform(X)
     oracle = SVC(kernel="linear", class_weight="balanced", C=1.0, tol=1e-10).fit(Z, y)
     np.testing.assert_allclose(clf.decision_function(X), oracle.decision_function(Z), atol=1e-8)
+
+
+def test_rbf_svm_is_scikit_learns_rbf_with_gamma_scale():
+    """The callable RBF kernel gives the model of SVC(kernel="rbf", gamma="scale")."""
+    from sklearn.svm import SVC
+
+    X, y, groups = histogram_data()
+    clf = _search("svm")
+    clf.set_params(subjectsearchclassifier__param_grid={"svm__C": [10.0]},
+                   subjectsearchclassifier__default=None,
+                   subjectsearchclassifier__estimator__svm__tol=1e-10)
+    clf.fit(X, y, subjectsearchclassifier__groups=groups)
+    Z = HistogramNormalizer("hellinger", [8, 8]).fit_transform(X)
+    oracle = SVC(kernel="rbf", gamma="scale", class_weight="balanced", C=10.0, tol=1e-10).fit(Z, y)
+    np.testing.assert_allclose(clf.decision_function(X), oracle.decision_function(Z), atol=1e-8)

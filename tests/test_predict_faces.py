@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from handcrafted_dfer.analyze.tables import TableWriter, table_format
-from handcrafted_dfer.analyze.timeline import (FRAME_COLUMNS, PROBA_PREFIX, predict_video,
-                                               predict_windows, window_bounds)
+from handcrafted_dfer.analyze.timeline import (FRAME_COLUMNS, PROBA_PREFIX, iter_windows,
+                                               predict_video, window_bounds)
 from handcrafted_dfer.cli import main
 from handcrafted_dfer.errors import DferError
 from handcrafted_dfer.face.detect import detect_scaled
@@ -133,7 +133,7 @@ def _lags(path, model, *, stride, **options):
     stream = _Counting(kind="video", path=probe.path, fps=probe.fps,
                        n_frames_hint=probe.n_frames_hint)
     lags = [stream.read - row["end_frame"]
-            for row in predict_windows(stream, model, window=16, stride=stride, **options)]
+            for row in iter_windows(stream, model, window=16, stride=stride, **options)]
     return np.array(lags)
 
 
@@ -303,3 +303,19 @@ class TestCommandLine:
                      str(model_file), "--frames-csv", str(tmp_path / "f.parquet")]) == 2
         assert "needs pyarrow" in capsys.readouterr().err
         assert not (tmp_path / "f.parquet").exists()
+
+
+@pytest.mark.slow
+def test_windows_of_an_aligned_clip_are_those_of_the_video(shared_videos, model):
+    """``predict_windows`` (an AlignedClip already tracked, as ``dfer explain`` has it) gives the
+    rows ``predict_video`` gives for the same video."""
+    from handcrafted_dfer.analyze.timeline import predict_windows
+
+    video = shared_videos / "face_noface.mov"
+    clip, _ = track_and_align(video, model.config)
+    ours = predict_windows(clip, model, window=16, stride=8)
+    theirs = predict_video(video, model, window=16, stride=8)
+    assert ours.attrs["video"] == str(video) and ours.attrs["faces"] == [0]
+    columns = [c for c in theirs.columns if c != "label"]
+    np.testing.assert_allclose(ours[columns].to_numpy(float), theirs[columns].to_numpy(float))
+    assert ours["label"].tolist() == theirs["label"].tolist()

@@ -8,7 +8,7 @@ which too few frames show that face gets no label and no probabilities: copies o
 seen are not evidence. Within a window, frames without the face copy the nearest frame of the
 window with it.
 
-Frames are processed as they are read (:func:`predict_windows`): each face keeps only the last
+Frames are processed as they are read (:func:`iter_windows`): each face keeps only the last
 ``window`` aligned frames, so memory does not grow with the video's length, and a window is
 classified as soon as its last frame has left the tracker. With ``stream=True`` every window is
 classified on its own at once, and the tracker settles every frame within ``stride`` frames (it
@@ -36,11 +36,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..clip import AlignedClip
-from ..face.multitrack import MultiFaceConfig
+from ..face.multitrack import FaceObservation, FrameFaces, MultiFaceConfig
 from ..face.pose import POSE_ANGLES, head_pose
 from ..face.preprocess import check_faces_in_video, face_frames
 from ..face.temporal import nearest_valid, resample_clip
-from ..face.track import MISSING, STATUS_NAMES
+from ..face.track import GIVEN, MISSING, STATUS_NAMES
 from ..video import open_video
 from .tables import TableWriter
 
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["WINDOW_COLUMNS", "PROBA_PREFIX", "FRAME_COLUMNS", "window_bounds",
-           "streaming_settings", "predict_windows", "predict_video", "windows_table",
-           "timeline_json", "plot_timeline"]
+           "streaming_settings", "iter_windows", "predict_video", "predict_windows",
+           "windows_table", "timeline_json", "plot_timeline"]
 
 #: Columns of the windows table before the class probabilities.
 WINDOW_COLUMNS = ("face_id", "start_frame", "end_frame", "start_s", "end_s", "valid_fraction",
@@ -168,11 +168,94 @@ def _frame_rows(frames: list, fixed: int | None, fps: float) -> "pd.DataFrame":
     return pd.DataFrame(columns)
 
 
-def predict_windows(source, model, *, window: int = 16, stride: int = 4,
-                    min_valid_fraction: float = 0.5, faces_in_video: str | int = "largest",
-                    multi: MultiFaceConfig = MultiFaceConfig(), stream: bool = False,
-                    frames_table: str | os.PathLike | None = None,
-                    progress: bool = False) -> Generator[dict, None, dict]:
+def _tabled(frames, path, fixed: int | None, fps: float):
+    """Pass frames through, writing the frames table to ``path`` a chunk at a time."""
+    with TableWriter(path, what="the frames table") as writer:
+        chunk = []
+        for frame in frames:
+            chunk.append(frame)
+            if len(chunk) >= _CHUNK:
+                writer.write(_frame_rows(chunk, fixed, fps))
+                chunk = []
+            yield frame
+        writer.write(_frame_rows(chunk, fixed, fps))
+
+
+def _window_rows(frames, model, *, fps: float, source: str, window: int, stride: int,
+                 min_valid_fraction: float, fixed: int | None,
+                 stream: bool) -> Generator[dict, None, dict]:
+    """Window rows of a stream of aligned faces (:class:`~..face.multitrack.FrameFaces`, every
+    frame once, in order); returns ``n_frames``, ``face_frames`` and ``faces``."""
+    if not 0 <= min_valid_fraction <= 1:
+        raise ValueError(f"min_valid_fraction must be between 0 and 1; got {min_valid_fraction}")
+    window_bounds(window, window, stride)  # checks window and stride
+    size, n_model = model.config.size, model.config.frames
+    rings: dict[int, _Ring] = {} if fixed is None else {fixed: _Ring(window, size)}
+    queue: list[tuple[dict, AlignedClip | None]] = []
+    seen: set[int] = set()
+    n = face_count = last_end = 0
+
+    def queue_windows(start: int, stop: int) -> None:
+        for identity in sorted(rings):
+            crops, landmarks, valid = rings[identity].take(start, stop)
+            if fixed is None and not valid.any():
+                continue
+            fraction = float(valid.mean())
+            piece = None
+            if valid.any() and fraction >= min_valid_fraction:
+                nearest = nearest_valid(valid)
+                piece = resample_clip(AlignedClip(frames=crops[nearest],
+                                                  landmarks=landmarks[nearest], valid=valid,
+                                                  fps=fps, source=source), n_model)
+            queue.append(({"face_id": identity, "start_frame": start, "end_frame": stop,
+                           "start_s": start / fps, "end_s": stop / fps,
+                           "valid_fraction": fraction, "label": None,
+                           "probabilities": None}, piece))
+
+    def flush():
+        pieces = [piece for _, piece in queue if piece is not None]
+        if pieces:
+            labels, proba = _classify(model, pieces)
+            answers = iter(zip(labels, proba))
+            for row, piece in queue:
+                if piece is not None:
+                    label, p = next(answers)
+                    row["label"] = label
+                    row["probabilities"] = {name: float(v)
+                                            for name, v in zip(model.class_names, p)}
+        rows = [row for row, _ in queue]
+        queue.clear()
+        yield from rows
+
+    for frame in frames:
+        n = frame.index + 1
+        present = {face.face: face for face in frame.faces}
+        face_count += bool(present)
+        seen.update(present)
+        for identity in present:
+            if identity not in rings:
+                rings[identity] = _Ring(window, size)
+        for identity, ring in list(rings.items()):
+            ring.put(frame.index, present.get(identity))
+            if fixed is None and not ring.valid.any():
+                del rings[identity]  # away for a whole window: no row until it is back
+        start = n - window
+        if start >= 0 and start % stride == 0:
+            queue_windows(start, n)
+            last_end = n
+        if queue and (stream or len(queue) >= _BATCH):
+            yield from flush()
+    if n and last_end < n:  # shorter than a window, or a last window aligned to the end
+        queue_windows(max(0, n - window), n)
+    yield from flush()
+    return {"n_frames": n, "face_frames": face_count, "faces": sorted(seen)}
+
+
+def iter_windows(source, model, *, window: int = 16, stride: int = 4,
+                 min_valid_fraction: float = 0.5, faces_in_video: str | int = "largest",
+                 multi: MultiFaceConfig = MultiFaceConfig(), stream: bool = False,
+                 frames_table: str | os.PathLike | None = None,
+                 progress: bool = False) -> Generator[dict, None, dict]:
     """Window rows of a video, each as soon as it is known.
 
     Parameters
@@ -213,94 +296,45 @@ def predict_windows(source, model, *, window: int = 16, stride: int = 4,
         At the end (``StopIteration.value``): ``video``, ``fps``, ``n_frames``,
         ``face_frames`` (frames with at least one face) and ``faces`` (the identities seen).
     """
-    if not 0 <= min_valid_fraction <= 1:
-        raise ValueError(f"min_valid_fraction must be between 0 and 1; got {min_valid_fraction}")
-    window_bounds(window, window, stride)  # checks window and stride
     faces = check_faces_in_video(faces_in_video)
     fixed = None if faces == "all" else (0 if faces == "largest" else faces)
     frames_in = open_video(source)
     config = model.config
     if stream:
         config, multi = streaming_settings(config, multi, stride=stride)
-    fps, size, n_model = frames_in.fps, config.size, model.config.frames
-    rings: dict[int, _Ring] = {} if fixed is None else {fixed: _Ring(window, size)}
-    queue: list[tuple[dict, AlignedClip | None]] = []
-    seen: set[int] = set()
-    chunk: list = []
-    n = face_count = last_end = 0
+    frames = face_frames(frames_in, config, faces_in_video=faces, multi=multi, progress=progress)
+    if frames_table is not None:
+        frames = _tabled(frames, frames_table, fixed, frames_in.fps)
+    summary = yield from _window_rows(
+        frames, model, fps=frames_in.fps, source=frames_in.path, window=window, stride=stride,
+        min_valid_fraction=min_valid_fraction, fixed=fixed, stream=stream)
+    return {"video": frames_in.path, "fps": frames_in.fps, **summary}
 
-    def queue_windows(start: int, stop: int) -> None:
-        for identity in sorted(rings):
-            frames, landmarks, valid = rings[identity].take(start, stop)
-            if fixed is None and not valid.any():
-                continue
-            fraction = float(valid.mean())
-            piece = None
-            if valid.any() and fraction >= min_valid_fraction:
-                nearest = nearest_valid(valid)
-                piece = resample_clip(AlignedClip(frames=frames[nearest],
-                                                  landmarks=landmarks[nearest], valid=valid,
-                                                  fps=fps, source=frames_in.path), n_model)
-            queue.append(({"face_id": identity, "start_frame": start, "end_frame": stop,
-                           "start_s": start / fps, "end_s": stop / fps,
-                           "valid_fraction": fraction, "label": None,
-                           "probabilities": None}, piece))
 
-    def flush():
-        pieces = [piece for _, piece in queue if piece is not None]
-        if pieces:
-            labels, proba = _classify(model, pieces)
-            answers = iter(zip(labels, proba))
-            for row, piece in queue:
-                if piece is not None:
-                    label, p = next(answers)
-                    row["label"] = label
-                    row["probabilities"] = {name: float(v)
-                                            for name, v in zip(model.class_names, p)}
-        rows = [row for row, _ in queue]
-        queue.clear()
-        yield from rows
+def _collect(windows) -> tuple[list, dict]:
+    """The rows of a window generator and what it returns."""
+    rows = []
+    while True:
+        try:
+            rows.append(next(windows))
+        except StopIteration as end:
+            return rows, end.value
 
-    writer = TableWriter(frames_table, what="the frames table") if frames_table else None
-    try:
-        for frame in face_frames(frames_in, config, faces_in_video=faces, multi=multi,
-                                 progress=progress):
-            n = frame.index + 1
-            present = {face.face: face for face in frame.faces}
-            face_count += bool(present)
-            seen.update(present)
-            for identity in present:
-                if identity not in rings:
-                    rings[identity] = _Ring(window, size)
-            for identity, ring in list(rings.items()):
-                ring.put(frame.index, present.get(identity))
-                if fixed is None and not ring.valid.any():
-                    del rings[identity]  # away for a whole window: no row until it is back
-            if writer is not None:
-                chunk.append(frame)
-                if len(chunk) >= _CHUNK:
-                    writer.write(_frame_rows(chunk, fixed, fps))
-                    chunk = []
-            start = n - window
-            if start >= 0 and start % stride == 0:
-                queue_windows(start, n)
-                last_end = n
-            if queue and (stream or len(queue) >= _BATCH):
-                yield from flush()
-        if n and last_end < n:  # shorter than a window, or a last window aligned to the end
-            queue_windows(max(0, n - window), n)
-        yield from flush()
-        if writer is not None:
-            writer.write(_frame_rows(chunk, fixed, fps))
-    finally:
-        if writer is not None:
-            writer.close()
-    return {"video": frames_in.path, "fps": fps, "n_frames": n, "face_frames": face_count,
-            "faces": sorted(seen)}
+
+def _timeline(rows, summary, model, *, window, stride, faces, start):
+    table = windows_table(rows, model.class_names)
+    table.attrs.update({
+        "video": summary["video"], "fps": summary["fps"], "n_frames": summary["n_frames"],
+        "duration_s": summary["n_frames"] / summary["fps"], "labels": list(model.class_names),
+        "method": model.metadata.get("method"), "window": window, "stride": stride,
+        "faces_in_video": faces, "faces": summary["faces"],
+        "seconds": time.perf_counter() - start,
+    })
+    return table
 
 
 def windows_table(rows: list[dict], labels) -> "pd.DataFrame":
-    """Rows of :func:`predict_windows` as a DataFrame: :data:`WINDOW_COLUMNS`, then
+    """Rows of :func:`iter_windows` as a DataFrame: :data:`WINDOW_COLUMNS`, then
     ``proba_<label>`` per label (NaN where the label is None)."""
     import pandas as pd
 
@@ -323,7 +357,7 @@ def predict_video(source, model, *, window: int = 16, stride: int = 4,
                   progress: bool = False) -> "pd.DataFrame":
     """Per-window, per-face labels and class probabilities of a video, as a DataFrame.
 
-    Parameters are those of :func:`predict_windows` (without ``stream``).
+    Parameters are those of :func:`iter_windows` (without ``stream``).
 
     Returns
     -------
@@ -344,29 +378,47 @@ def predict_video(source, model, *, window: int = 16, stride: int = 4,
     from ..errors import NoFaceError
 
     start = time.perf_counter()
-    rows = []
-    windows = predict_windows(source, model, window=window, stride=stride,
-                              min_valid_fraction=min_valid_fraction, faces_in_video=faces_in_video,
-                              multi=multi, frames_table=frames_table, progress=progress)
-    while True:
-        try:
-            rows.append(next(windows))
-        except StopIteration as end:
-            summary = end.value
-            break
-    table = windows_table(rows, model.class_names)
-    if not table["label"].notna().any():
+    rows, summary = _collect(iter_windows(
+        source, model, window=window, stride=stride, min_valid_fraction=min_valid_fraction,
+        faces_in_video=faces_in_video, multi=multi, frames_table=frames_table,
+        progress=progress))
+    if not any(row["label"] is not None for row in rows):
         raise NoFaceError(summary["video"], f"no window has a face in at least "
                           f"{min_valid_fraction:.0%} of its frames (a face was found in "
                           f"{summary['face_frames']} of {summary['n_frames']} frames)")
-    table.attrs.update({
-        "video": summary["video"], "fps": summary["fps"], "n_frames": summary["n_frames"],
-        "duration_s": summary["n_frames"] / summary["fps"], "labels": list(model.class_names),
-        "method": model.metadata.get("method"), "window": window, "stride": stride,
-        "faces_in_video": check_faces_in_video(faces_in_video), "faces": summary["faces"],
-        "seconds": time.perf_counter() - start,
-    })
-    return table
+    return _timeline(rows, summary, model, window=window, stride=stride,
+                     faces=check_faces_in_video(faces_in_video), start=start)
+
+
+def predict_windows(aligned: AlignedClip, model, *, window: int = 16, stride: int = 4,
+                    min_valid_fraction: float = 0.5) -> "pd.DataFrame":
+    """:func:`predict_video` on a video already tracked and aligned at its own length (one face,
+    id 0).
+
+    Parameters
+    ----------
+    aligned : AlignedClip
+        Every source frame (``preprocess_video(..., keep_length=True)``).
+    model, window, stride, min_valid_fraction
+        As in :func:`predict_video`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`predict_video` returns (``video`` is the clip's source, ``seconds`` the time
+        spent here); windows without enough face have a null label.
+    """
+    start = time.perf_counter()
+    frames = (FrameFaces(k, None, [FaceObservation(0, None, GIVEN, crop=aligned.frames[k],
+                                                   aligned=aligned.landmarks[k])]
+                         if aligned.valid[k] else [])
+              for k in range(aligned.n_frames))
+    rows, summary = _collect(_window_rows(
+        frames, model, fps=aligned.fps, source=aligned.source, window=window, stride=stride,
+        min_valid_fraction=min_valid_fraction, fixed=0, stream=False))
+    summary.update(video=aligned.source, fps=aligned.fps)
+    return _timeline(rows, summary, model, window=window, stride=stride, faces="largest",
+                     start=start)
 
 
 def timeline_json(table) -> dict:

@@ -13,8 +13,8 @@ import os
 import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
-           "preprocess_from_args", "add_faces_in_video_argument", "face_file_name",
-           "add_experiment_arguments",
+           "preprocess_from_args", "model_preprocess_from_args", "add_faces_in_video_argument",
+           "face_file_name", "add_experiment_arguments", "methods_from_args",
            "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
            "check_input"]
 
@@ -123,6 +123,17 @@ def face_file_name(path: str, face: int) -> str:
     return path.replace("{face}", str(face))
 
 
+def model_preprocess_from_args(args, model):
+    """``model`` with the preprocessing flags that were given applied to its configuration
+    (``--faces``, ``--min-face``, ...); ``--size`` and ``--frames`` must keep the model's clip
+    shape (its features were computed on such clips), else ``ValueError``."""
+    config = preprocess_from_args(args, model.config)
+    if config.clip_shape != model.config.clip_shape:
+        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
+                         f"{model.config.frames} frames): its features were computed on such clips")
+    return dataclasses.replace(model, config=config)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> None:
     """``--jobs``, ``--backend``, ``--scheduler``, ``--cache``, ``--quiet``."""
     parser.add_argument("--jobs", type=positive_int, default=jobs_default, metavar="N",
@@ -140,7 +151,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> Non
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -> None:
+def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
+                             protocol: bool | None = None) -> None:
     """Dataset, protocol, preprocessing, methods, ``--set``, seed and ``--config``.
 
     Parameters
@@ -151,9 +163,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
         ``dfer evaluate``) or ``--methods``; ``list``: ``--methods`` only (``dfer compare``);
         ``one``: ``--features``/``--classifier`` or ``--method``, exactly one method
         (``dfer train``).
+    protocol : bool, optional
+        Add ``--protocol`` and ``--folds`` (default: unless ``methods`` is ``one``).
     """
     from ..spec import CLASSIFIERS
     from ..datasets import DATASETS
+
+    if protocol is None:
+        protocol = methods != "one"
 
     parser.add_argument("--config", metavar="EXPERIMENT.toml",
                         help="experiment file (dataset, protocol, preprocessing, methods with "
@@ -166,6 +183,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
     parser.add_argument("--dataset-option", action="append", type=key_value, default=None,
                         metavar="KEY=VALUE", dest="dataset_options",
                         help="loader option, e.g. include_neutral=true (repeatable)")
+    if methods != "one":
+        parser.add_argument("--test-dataset", choices=sorted(DATASETS),
+                            help="train on --dataset and test on this one (their common classes; "
+                            "the others are dropped and listed in the report)")
+        parser.add_argument("--test-root", metavar="DIR", help="folder of --test-dataset")
+        parser.add_argument("--test-dataset-option", action="append", type=key_value,
+                            default=None, metavar="KEY=VALUE", dest="test_dataset_options",
+                            help="loader option of --test-dataset (repeatable)")
     if methods in ("features", "one"):
         parser.add_argument("--features", metavar="NAMES",
                             help="extractors concatenated into one descriptor: lbptop, hog3d, "
@@ -187,7 +212,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
                         help="set a parameter of a step of every method that has the step, e.g. "
                         "lbptop.radius=2, lbptop.grid=[1,6,6], flow.method=dis, svm.C=10, "
                         "c3d.epochs=30 (repeatable; JSON values; checked before any work)")
-    if methods != "one":
+    if protocol:
         parser.add_argument("--protocol", choices=PROTOCOLS,
                             help="loso (leave one subject out, the default), kfold "
                             "(subject-independent), official (the dataset's folds) or holdout")
@@ -198,7 +223,7 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
     add_run_arguments(parser)
 
 
-def _methods_from_args(args, default: str) -> tuple | None:
+def methods_from_args(args, default: str) -> tuple | None:
     """Method specs the flags name, or None when they name none."""
     from ..spec import parse_methods
 
@@ -246,7 +271,7 @@ def experiment_from_args(args, *, default_methods: str):
                                                         **dict(args.dataset_options)})
     if dataset.root is None and dataset.name != "synthetic":
         raise ValueError(f"--root is required for dataset {dataset.name!r}")
-    methods = _methods_from_args(args, default_methods.split(",")[0])
+    methods = methods_from_args(args, default_methods.split(",")[0])
     if methods is None:
         methods = base.methods if base and base.methods else None
     if methods is None:
@@ -265,9 +290,16 @@ def experiment_from_args(args, *, default_methods: str):
     protocol = getattr(args, "protocol", None) or (base.protocol if base else "loso")
     folds = getattr(args, "folds", None) or (base.folds if base else None)
     seed = args.seed if args.seed is not None else (base.seed if base else 0)
+    test = base.test_dataset if base else None
+    if getattr(args, "test_dataset", None) is not None:
+        test = DatasetRef(args.test_dataset, args.test_root,
+                          dict(getattr(args, "test_dataset_options", None) or []))
+    elif getattr(args, "test_root", None) or getattr(args, "test_dataset_options", None):
+        raise ValueError("--test-root and --test-dataset-option need --test-dataset")
+    if test is not None and test.root is None and test.name != "synthetic":
+        raise ValueError(f"--test-root is required for test dataset {test.name!r}")
     experiment = Experiment(dataset=dataset, methods=methods, protocol=protocol, folds=folds,
-                            preprocess=preprocess, seed=seed,
-                            test_dataset=base.test_dataset if base else None)
+                            preprocess=preprocess, seed=seed, test_dataset=test)
     for spec in experiment.methods:
         check_spec(spec, preprocess=experiment.preprocess)
     return experiment

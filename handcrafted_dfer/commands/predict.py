@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import pathlib
 import sys
 
 from ._args import (add_faces_in_video_argument, add_preprocess_arguments, check_input,
-                    check_output, positive_int, preprocess_from_args)
+                    check_output, model_preprocess_from_args, positive_int)
 
 __all__ = ["add_parser", "run"]
 
@@ -106,7 +105,7 @@ def _line(row: dict, labels) -> str:
 def _stream(args, model) -> int:
     """``--stream``: a line per window as it completes; tables written as they grow."""
     from ..analyze.tables import TableWriter
-    from ..analyze.timeline import predict_windows, windows_table
+    from ..analyze.timeline import iter_windows, windows_table
     from ..video import open_camera
 
     camera = _camera(args)
@@ -119,9 +118,9 @@ def _stream(args, model) -> int:
             writer.write(windows_table([], labels))  # the header (CSV) or the schema (Parquet)
         if not args.quiet:
             print(_header(labels), flush=True)
-        for row in predict_windows(source, model, window=args.window, stride=args.stride,
-                                   faces_in_video=args.faces_in_video, stream=True,
-                                   frames_table=args.frames_csv):
+        for row in iter_windows(source, model, window=args.window, stride=args.stride,
+                                faces_in_video=args.faces_in_video, stream=True,
+                                frames_table=args.frames_csv):
             if not args.quiet:
                 print(_line(row, labels), flush=True)
             if writer is not None:
@@ -146,12 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if _camera(args) is None:
         check_input(args.video, "a video file or a frame folder")
     _check_outputs(args)
-    model = load_model(args.model)
-    config = preprocess_from_args(args, model.config)
-    if config.clip_shape != model.config.clip_shape:
-        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
-                         f"{model.config.frames} frames): its features were computed on such clips")
-    model = dataclasses.replace(model, config=config)
+    model = model_preprocess_from_args(args, load_model(args.model))
     if args.stream:
         return _stream(args, model)
     table = predict_video(args.video, model, window=args.window, stride=args.stride,

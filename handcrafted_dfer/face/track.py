@@ -55,7 +55,7 @@ __all__ = [
 
 #: Frame status codes (GIVEN: the frame is the face, ``faces="cropped"`` or ``"aligned"``).
 MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN = 0, 1, 2, 3, 4
-#: Names of the status codes, indexed by code.
+#: Names of the status codes, indexed by code (the ``status`` column of the frames table).
 STATUS_NAMES = ("missing", "detected", "tracked", "interpolated", "given")
 
 #: A tracked shape whose similarity fit to the canonical face leaves a root-mean-square residual
