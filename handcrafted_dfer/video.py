@@ -39,6 +39,7 @@ __all__ = [
     "FrameStream",
     "list_frame_files",
     "open_video",
+    "open_camera",
     "to_uint8",
 ]
 
@@ -143,14 +144,16 @@ class FrameStream:
     """
 
     def __init__(self, *, kind: str, path: str, fps: float, n_frames_hint: int | None,
-                 files: list[pathlib.Path] | None = None, array: np.ndarray | None = None):
+                 files: list[pathlib.Path] | None = None, array: np.ndarray | None = None,
+                 device: int | None = None):
         self._kind = kind
         self._files = files
         self._array = array
+        self._device = device
         self.path = path
         self.fps = float(fps)
         self.n_frames_hint = n_frames_hint
-        self.n_frames = None if kind == "video" else n_frames_hint
+        self.n_frames = None if kind in ("video", "camera") else n_frames_hint
 
     def __repr__(self) -> str:
         return (f"FrameStream(path={self.path!r}, fps={self.fps:.3f}, "
@@ -159,22 +162,14 @@ class FrameStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._kind == "video":
             return self._iter_video()
+        if self._kind == "camera":
+            return self._iter_camera()
         if self._kind == "folder":
             return self._iter_folder()
         return (to_uint8(frame) for frame in self._array)
 
     def _iter_video(self) -> Iterator[np.ndarray]:
-        capture = _open_capture(self.path)
-        count = 0
-        try:
-            while True:
-                ok, frame = capture.read()
-                if not ok or frame is None:
-                    break
-                count += 1
-                yield to_uint8(frame)
-        finally:
-            capture.release()
+        count = yield from _read(_open_capture(self.path))
         if count == 0:
             raise VideoReadError(self.path, "expected a video with at least one decodable frame")
         hint = self.n_frames_hint
@@ -186,6 +181,9 @@ class FrameStream:
             )
         self.n_frames = count
 
+    def _iter_camera(self) -> Iterator[np.ndarray]:
+        self.n_frames = yield from _read(_open_camera_capture(self._device))
+
     def _iter_folder(self) -> Iterator[np.ndarray]:
         for file in self._files:
             image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
@@ -195,6 +193,21 @@ class FrameStream:
                 yield to_uint8(image)
             except ValueError as exc:
                 raise VideoReadError(file, f"unsupported image: {exc}") from exc
+
+
+def _read(capture: cv2.VideoCapture):
+    """Yield the frames of an opened capture until it stops, release it; return the count."""
+    count = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            count += 1
+            yield to_uint8(frame)
+    finally:
+        capture.release()
+    return count
 
 
 #: What a readable source is, for error messages.
@@ -216,6 +229,56 @@ def _open_capture(path: str) -> cv2.VideoCapture:
         capture.release()
         raise VideoReadError(path, f"{tried} cannot open this file; {_EXPECTED}")
     return capture
+
+
+def _open_camera_capture(index: int) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        capture.release()
+        raise VideoReadError(f"camera {index}", "OpenCV cannot open this camera "
+                             f"(cv2.VideoCapture({index})); expected a connected camera, "
+                             "numbered from 0")
+    return capture
+
+
+def open_camera(index: int, *, fps: float | None = None) -> FrameStream:
+    """Open a camera by its OpenCV index, checking that it delivers a frame.
+
+    Parameters
+    ----------
+    index : int
+        0 for the first camera.
+    fps : float, optional
+        Frame rate to assume instead of the one the camera reports (:data:`DEFAULT_FPS` when it
+        reports none).
+
+    Returns
+    -------
+    FrameStream
+        Its ``path`` is ``"camera INDEX"``; iterating it reads frames as the camera delivers
+        them, until the camera stops.
+
+    Raises
+    ------
+    VideoReadError
+        If the camera cannot be opened or delivers no frame.
+    """
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise ValueError(f"a camera index must be an integer 0 or more; got {index!r}")
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number; got {fps}")
+    capture = _open_camera_capture(index)
+    try:
+        ok, frame = capture.read()
+        rate = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    if not ok or frame is None:
+        raise VideoReadError(f"camera {index}", "OpenCV opened this camera but it delivered no "
+                             "frame; expected a working camera")
+    rate = float(rate) if np.isfinite(rate) and rate > 0 else DEFAULT_FPS
+    return FrameStream(kind="camera", path=f"camera {index}", fps=fps or rate,
+                       n_frames_hint=None, device=index)
 
 
 def _is_text(path: str) -> bool:
@@ -273,9 +336,10 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
 
     Parameters
     ----------
-    source : str, path-like, list, tuple or ndarray
-        A video file (any container FFmpeg decodes, whatever its suffix), a frame image or a
-        folder of frame images (suffixes in :data:`FRAME_EXTENSIONS`, sorted numerically), a list
+    source : str, path-like, list, tuple, ndarray or FrameStream
+        A FrameStream (returned as it is; :func:`open_camera` makes one of a camera), a video
+        file (any container FFmpeg decodes, whatever its suffix), a frame image or a folder of
+        frame images (suffixes in :data:`FRAME_EXTENSIONS`, sorted numerically), a list
         or tuple of image files read in the order given (``FrameStream.path`` is then the first),
         or an array ``[N, H, W]`` (grey) or ``[N, H, W, 3]`` (BGR) of uint8 (or uint16, scaled to
         8 bits).
@@ -296,6 +360,8 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
     ValueError
         If ``fps`` is not positive, or an array has the wrong shape or dtype.
     """
+    if isinstance(source, FrameStream):
+        return source
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number; got {fps}")
     if isinstance(source, np.ndarray):

@@ -47,3 +47,25 @@ def write_video(path, frames, fps: float = 25.0, fourcc: str | None = None) -> p
 def video_writer():
     """The :func:`write_video` helper, as a fixture."""
     return write_video
+
+
+def _two_faces_module():
+    """``benchmarks/two_faces.py`` (the two-person videos made of the shared footage)."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "two_faces.py"
+    spec = importlib.util.spec_from_file_location("two_faces", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def two_faces(shared_videos, tmp_path_factory):
+    """A 196-frame 640x360 video: the woman of WolfgangLanger_Pexels.mp4 on the left, the man of
+    the other clips on the right, away (an empty background) in frames 72..121; and its layout
+    (``write_two_faces``' dict, with ``path``)."""
+    module = _two_faces_module()
+    path = tmp_path_factory.mktemp("two_faces") / "two_faces.mp4"
+    layout = module.write_two_faces(path, frames=196, away=(72, 122))
+    return {**layout, "path": path, "module": module}

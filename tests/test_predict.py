@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from handcrafted_dfer.analyze.timeline import plot_timeline, predict_video, window_bounds
+from handcrafted_dfer.analyze.timeline import (PROBA_PREFIX, WINDOW_COLUMNS, plot_timeline,
+                                               predict_video, timeline_json, window_bounds)
 from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.modelfile import TrainedModel
 from handcrafted_dfer.pipeline import build_pipeline, fit_pipeline, without_run_options
@@ -60,11 +61,15 @@ def test_windows_cover_the_whole_real_video(shared_videos, tmp_path):
     video = shared_videos / "single_face.mp4"
     model = _random_model()
 
-    result = predict_video(video, model, window=16, stride=10)
+    table = predict_video(video, model, window=16, stride=10)
     n_frames, fps = _count_frames(video)
-    assert result["n_frames"] == n_frames
-    assert result["fps"] == pytest.approx(fps)
-    windows = result["windows"]
+    assert table.attrs["n_frames"] == n_frames
+    assert table.attrs["fps"] == pytest.approx(fps)
+    assert list(table.columns) == [*WINDOW_COLUMNS, "proba_calm", "proba_lively"]
+    assert (table["face_id"] == 0).all()
+    windows = timeline_json(table)["windows"]
+    np.testing.assert_array_equal(table[["start_frame", "end_frame"]].to_numpy(),
+                                  window_bounds(n_frames, 16, 10))
     assert windows[0]["start_frame"] == 0 and windows[0]["start_s"] == 0.0
     assert windows[-1]["end_frame"] == n_frames
     assert windows[-1]["end_s"] == pytest.approx(n_frames / fps)
@@ -76,7 +81,7 @@ def test_windows_cover_the_whole_real_video(shared_videos, tmp_path):
         assert set(w["probabilities"]) == {"calm", "lively"}
         assert w["no_face"] is False  # a face is visible throughout this video
     assert covered.all()
-    png = plot_timeline(result, tmp_path / "timeline.png")
+    png = plot_timeline(table, tmp_path / "timeline.png")
     assert cv2.imread(str(png)) is not None
 
 
@@ -96,8 +101,9 @@ def test_window_and_stride_must_be_positive_integers(option, capsys):
 @pytest.mark.slow
 def test_windows_without_a_face_get_no_label(shared_videos):
     """face_noface.mov shows a face for about its first 70 frames only (SOURCES.md)."""
-    result = predict_video(shared_videos / "face_noface.mov", _random_model(), window=16,
-                           stride=8)
+    table = predict_video(shared_videos / "face_noface.mov", _random_model(), window=16,
+                          stride=8)
+    result = json.loads(json.dumps(timeline_json(table)))  # the JSON form holds null for them
     late = [w for w in result["windows"] if w["start_frame"] >= 100]
     early = [w for w in result["windows"] if w["end_frame"] <= 60]
     assert late and early
@@ -106,7 +112,9 @@ def test_windows_without_a_face_get_no_label(shared_videos):
         assert w["valid_fraction"] < 0.5
     for w in early:
         assert not w["no_face"] and w["label"] in ("calm", "lively")
-    json.dumps(result)  # the JSON form holds null for them
+    late_rows = table[table["start_frame"] >= 100]
+    assert late_rows["label"].isna().all()
+    assert late_rows[[PROBA_PREFIX + "calm", PROBA_PREFIX + "lively"]].isna().all().all()
 
 
 @pytest.mark.slow

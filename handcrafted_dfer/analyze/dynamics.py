@@ -67,6 +67,7 @@ __all__ = [
     "Dynamics",
     "expression_dynamics",
     "video_dynamics",
+    "faces_dynamics",
     "plot_dynamics",
 ]
 
@@ -393,6 +394,50 @@ def video_dynamics(source: str | os.PathLike | np.ndarray, *,
 
     clip, _ = track_and_align(source, preprocess, progress=progress)
     return expression_dynamics(clip, neutral=neutral, config=config)
+
+
+def faces_dynamics(source: str | os.PathLike | np.ndarray, *,
+                   faces_in_video: str | int = "all",
+                   neutral: tuple[int, int] | None = None,
+                   config: DynamicsConfig = DynamicsConfig(),
+                   preprocess: PreprocessConfig = DYNAMICS_PREPROCESS,
+                   multi=None, progress: bool = False) -> dict[int, Dynamics]:
+    """:func:`expression_dynamics` of every face of a video, by identity.
+
+    Each identity's clip (:func:`~handcrafted_dfer.face.preprocess.track_and_align_faces`) has
+    the video's length, invalid where the person is away, so times are the video's; its neutral
+    frames are its own (or ``neutral``, the same range for every face).
+
+    Parameters
+    ----------
+    faces_in_video : "largest", "all" or int
+    multi : MultiFaceConfig, optional
+        How faces are followed and identified (default settings when None).
+
+    Returns
+    -------
+    dict
+        Identity -> Dynamics.
+
+    Raises
+    ------
+    VideoReadError, NoFaceError
+        As :func:`~handcrafted_dfer.face.preprocess.track_and_align_faces`.
+    ValueError
+        As :func:`expression_dynamics`, naming the face.
+    """
+    from ..face.multitrack import MultiFaceConfig
+    from ..face.preprocess import track_and_align_faces
+
+    clips = track_and_align_faces(source, preprocess, faces_in_video=faces_in_video,
+                                  multi=multi or MultiFaceConfig(), progress=progress)
+    out = {}
+    for face, (clip, _) in clips.items():
+        try:
+            out[face] = expression_dynamics(clip, neutral=neutral, config=config)
+        except ValueError as exc:
+            raise ValueError(f"face {face}: {exc}") from exc
+    return out
 
 
 _SHADES = {ONSET: ("#f4a261", "onset"), APEX: ("#e63946", "apex"), OFFSET: ("#8ecae6", "offset")}

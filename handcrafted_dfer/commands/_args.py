@@ -13,9 +13,10 @@ import os
 import pathlib
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
-           "preprocess_from_args", "model_preprocess_from_args", "add_experiment_arguments",
-           "methods_from_args", "experiment_from_args", "run_options_from_args", "run_experiment",
-           "check_output", "check_input"]
+           "preprocess_from_args", "model_preprocess_from_args", "add_faces_in_video_argument",
+           "face_file_name", "add_experiment_arguments", "methods_from_args",
+           "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
+           "check_input"]
 
 PROTOCOLS = ("loso", "kfold", "official", "holdout")
 
@@ -95,6 +96,31 @@ def preprocess_from_args(args, base=None):
     if "crop_centre" in changes:
         changes["crop_centre"] = tuple(changes["crop_centre"])
     return dataclasses.replace(base or PreprocessConfig(), **changes)
+
+
+def _faces_in_video(text: str):
+    from ..face.preprocess import check_faces_in_video
+
+    try:
+        return check_faces_in_video(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected largest, all or an identity number 0, 1, ...; got {text!r}") from None
+
+
+def add_faces_in_video_argument(parser: argparse.ArgumentParser) -> None:
+    """``--faces-in-video largest|all|ID``."""
+    parser.add_argument("--faces-in-video", type=_faces_in_video, default="largest",
+                        metavar="largest|all|ID",
+                        help="which faces: the largest, most central one (largest, the default); "
+                        "every face, each person with an identity that stays the same across "
+                        "gaps, cuts and re-entries (all; dlib's face descriptor, distance 0.6); "
+                        "or one identity of 'all' by its number (0 is the first to appear)")
+
+
+def face_file_name(path: str, face: int) -> str:
+    """``path`` with ``{face}`` replaced by an identity number."""
+    return path.replace("{face}", str(face))
 
 
 def model_preprocess_from_args(args, model):

@@ -9,7 +9,7 @@ import pathlib
 
 from ..config import PreprocessConfig
 from ..errors import DferError
-from ._args import positive_int
+from ._args import add_faces_in_video_argument, face_file_name, positive_int
 
 __all__ = ["add_parser", "run", "frame_range"]
 
@@ -42,10 +42,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--neutral-frames", type=frame_range, metavar="A:B",
                         help="frames A..B-1 (0-based) are neutral (default: found from the track; "
                         "for a sequence that starts neutral, like CK+, the first frames)")
-    parser.add_argument("--plot", metavar="OUT.png", help="write the curves with phases shaded")
-    parser.add_argument("--csv", metavar="OUT.csv", help="write one row per episode and curve")
+    add_faces_in_video_argument(parser)
+    parser.add_argument("--plot", metavar="OUT.png",
+                        help="write the curves with phases shaded; with --faces-in-video all, a "
+                        "name with {face} in it, replaced by each identity's number")
+    parser.add_argument("--csv", metavar="OUT.csv",
+                        help="write one row per episode and curve (with a face_id column first "
+                        "when --faces-in-video is all or an identity)")
     parser.add_argument("--json", metavar="OUT.json",
-                        help="write everything (curves per frame, phases, episodes) as JSON")
+                        help="write everything (curves per frame, phases, episodes) as JSON "
+                        "(under 'faces', one entry per identity, when --faces-in-video is all "
+                        "or an identity)")
     parser.add_argument("--size", type=positive_int, default=defaults.size,
                         help=f"side of the aligned face crop in pixels (default {defaults.size})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -61,48 +68,71 @@ def _check_paths(args: argparse.Namespace) -> None:
         path = getattr(args, option)
         if path is not None and not pathlib.Path(path).resolve().parent.is_dir():
             raise DferError(path, f"--{option}: the folder to write it in does not exist")
+    if args.plot and args.faces_in_video == "all" and "{face}" not in args.plot:
+        raise DferError(args.plot, "--plot: with --faces-in-video all, the name needs {face} "
+                        "(replaced by each identity's number), e.g. dynamics_{face}.png")
 
 
 def _seconds(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
+def _print(dynamics, table, who: str) -> None:
+    neutral = dynamics.neutral
+    print(f"{dynamics.source}: {who}{dynamics.n_frames} frames, "
+          f"{dynamics.n_frames / dynamics.fps:.2f} s at {dynamics.fps:.2f} fps, a face in "
+          f"{int(dynamics.valid.sum())}; neutral reference: {len(neutral)} frames "
+          f"({neutral[0]}..{neutral[-1]}, {dynamics.neutral_rule} rule)")
+    print("                            strongest episode")
+    print("space      region  episodes  onset_s  apex_s   end_s  rise_s  fall_s    peak  "
+          "baseline")
+    for curve in dynamics.curves:
+        rows = table[(table.space == curve.space) & (table.region == curve.region)]
+        line = f"{curve.space:10s} {curve.region:6s} {len(rows):9d}"
+        if len(rows):
+            r = rows.loc[rows.peak_intensity.idxmax()]
+            line += (f"  {r.onset_s:7.2f}  {r.apex_s:6.2f}  {r.end_s:6.2f}  "
+                     f"{_seconds(r.rise_s):>6s}  {_seconds(r.fall_s):>6s}  "
+                     f"{r.peak_intensity:6.3f}  {curve.phases.baseline:8.3f}")
+        print(line)
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute, print a summary, and write the requested files."""
     import dataclasses
 
-    from ..analyze.dynamics import DYNAMICS_PREPROCESS, plot_dynamics, video_dynamics
+    import pandas as pd
+
+    from ..analyze.dynamics import DYNAMICS_PREPROCESS, faces_dynamics, plot_dynamics
 
     _check_paths(args)
-    dynamics = video_dynamics(args.input, neutral=args.neutral_frames,
-                              preprocess=dataclasses.replace(DYNAMICS_PREPROCESS, size=args.size),
-                              progress=not args.quiet)
-    table = dynamics.episodes_table()
+    by_face = faces_dynamics(args.input, faces_in_video=args.faces_in_video,
+                             neutral=args.neutral_frames,
+                             preprocess=dataclasses.replace(DYNAMICS_PREPROCESS, size=args.size),
+                             progress=not args.quiet)
+    single = args.faces_in_video == "largest"
+    tables = {face: d.episodes_table() for face, d in by_face.items()}
     if args.csv:
+        if single:
+            table = tables[0]
+        else:
+            table = pd.concat([t.assign(face_id=face)[["face_id", *t.columns]]
+                               for face, t in tables.items()], ignore_index=True)
         table.to_csv(args.csv, index=False)
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(dynamics.to_dict(), indent=1))
+        content = (by_face[0].to_dict() if single else
+                   {"source": args.input, "faces_in_video": args.faces_in_video,
+                    "faces": [{"face_id": face, **d.to_dict()} for face, d in by_face.items()]})
+        pathlib.Path(args.json).write_text(json.dumps(content, indent=1))
+    written = []
     if args.plot:
-        plot_dynamics(dynamics).savefig(args.plot, dpi=110, bbox_inches="tight")
+        for face, dynamics in by_face.items():
+            path = face_file_name(args.plot, face)
+            plot_dynamics(dynamics).savefig(path, dpi=110, bbox_inches="tight")
+            written.append(path)
     if not args.quiet:
-        neutral = dynamics.neutral
-        print(f"{dynamics.source}: {dynamics.n_frames} frames, "
-              f"{dynamics.n_frames / dynamics.fps:.2f} s at {dynamics.fps:.2f} fps, a face in "
-              f"{int(dynamics.valid.sum())}; neutral reference: {len(neutral)} frames "
-              f"({neutral[0]}..{neutral[-1]}, {dynamics.neutral_rule} rule)")
-        print("                            strongest episode")
-        print("space      region  episodes  onset_s  apex_s   end_s  rise_s  fall_s    peak  "
-              "baseline")
-        for curve in dynamics.curves:
-            rows = table[(table.space == curve.space) & (table.region == curve.region)]
-            line = f"{curve.space:10s} {curve.region:6s} {len(rows):9d}"
-            if len(rows):
-                r = rows.loc[rows.peak_intensity.idxmax()]
-                line += (f"  {r.onset_s:7.2f}  {r.apex_s:6.2f}  {r.end_s:6.2f}  "
-                         f"{_seconds(r.rise_s):>6s}  {_seconds(r.fall_s):>6s}  "
-                         f"{r.peak_intensity:6.3f}  {curve.phases.baseline:8.3f}")
-            print(line)
-        for option in ("csv", "json", "plot"):
-            if getattr(args, option):
-                print(f"wrote {getattr(args, option)}")
+        for face, dynamics in by_face.items():
+            _print(dynamics, tables[face], "" if single else f"face {face}: ")
+        for path in [getattr(args, o) for o in ("csv", "json") if getattr(args, o)] + written:
+            print(f"wrote {path}")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import add_preprocess_arguments, check_input, check_output, preprocess_from_args
+from ._args import (add_faces_in_video_argument, add_preprocess_arguments, check_input,
+                    check_output, face_file_name, preprocess_from_args)
 
 __all__ = ["add_parser", "run"]
 
@@ -21,10 +22,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("input", metavar="INPUT",
                         help="video file (any container FFmpeg decodes), frame image or frame "
                         "folder")
-    parser.add_argument("--out", required=True, metavar="CLIP.npz", help="where to write the clip")
+    parser.add_argument("--out", required=True, metavar="CLIP.npz",
+                        help="where to write the clip; with --faces-in-video all, a name with "
+                        "{face} in it, replaced by each identity's number (clip_{face}.npz)")
+    add_faces_in_video_argument(parser)
     add_preprocess_arguments(parser)
     parser.add_argument("--preview", metavar="SHEET.png",
-                        help="also write a contact sheet of the aligned frames with landmarks")
+                        help="also write a contact sheet of the aligned frames with landmarks "
+                        "({face} as in --out)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(func=run)
     return parser
@@ -32,20 +37,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Preprocess ``args.input`` as the options say; return the exit status."""
-    from ..face.preprocess import preprocess_video
+    from ..face.preprocess import preprocess_faces
     from ..face.preview import save_contact_sheet
 
     check_input(args.input, "a video file or a frame folder")
-    check_output(args.out, "the aligned clip")
-    if args.preview:
-        check_output(args.preview, "the contact sheet")
+    every = args.faces_in_video == "all"
+    for path, what in ((args.out, "the aligned clip"), (args.preview, "the contact sheet")):
+        if path is None:
+            continue
+        if every and "{face}" not in path:
+            raise ValueError(f"{path}: with --faces-in-video all, the name needs {{face}} "
+                             "(replaced by each identity's number), e.g. clip_{face}.npz")
+        check_output(face_file_name(path, 0), what)
     config = preprocess_from_args(args)
-    clip = preprocess_video(args.input, config, progress=not args.quiet)
-    clip.save(args.out)
-    if args.preview:
-        save_contact_sheet(clip, args.preview)
-    if not args.quiet:
-        print(f"{args.out}: {clip.n_frames} frames of {clip.size}x{clip.size}, "
-              f"{int(clip.valid.sum())} with a face"
-              + ("" if clip.has_landmarks else ", no landmarks (frames given aligned)"))
+    clips = preprocess_faces(args.input, config, faces_in_video=args.faces_in_video,
+                             progress=not args.quiet)
+    for face, clip in clips.items():
+        out = face_file_name(args.out, face)
+        clip.save(out)
+        if args.preview:
+            save_contact_sheet(clip, face_file_name(args.preview, face))
+        if not args.quiet:
+            who = "" if args.faces_in_video == "largest" else f"face {face}: "
+            print(f"{out}: {who}{clip.n_frames} frames of {clip.size}x{clip.size}, "
+                  f"{int(clip.valid.sum())} with a face"
+                  + ("" if clip.has_landmarks else ", no landmarks (frames given aligned)"))
     return 0

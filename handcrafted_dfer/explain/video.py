@@ -16,7 +16,7 @@ import pathlib
 
 import numpy as np
 
-from ..analyze.timeline import plot_timeline, predict_windows
+from ..analyze.timeline import plot_timeline, predict_windows, timeline_json
 from ..pipeline import feature_names, split_features
 from .blocks import NO_LANDMARKS, BlockNamer, has_landmarks
 from .index import Explanation, FigureWriter
@@ -137,8 +137,10 @@ def explain_video(source, model, *, out: str | os.PathLike, window: int = 16, st
         if missing:
             notes.append(missing)
         data["occlusion"] = occlusion.to_dict()
-    timeline = {**predict_windows(aligned, model, window=window, stride=stride), "video": shown}
-    writer.add(lambda path: plot_timeline(timeline, path), "timeline", heading="Over time",
+    table = predict_windows(aligned, model, window=window, stride=stride)
+    table.attrs["video"] = shown
+    timeline = timeline_json(table)
+    writer.add(lambda path: plot_timeline(table, path), "timeline", heading="Over time",
                caption=_timeline_sentence(timeline))
     data["timeline"] = {k: v for k, v in timeline.items() if k != "seconds"}  # reproducible
     return writer.finish(title=f"Why {name} got '{data['label']}'", notes=notes, data=data)

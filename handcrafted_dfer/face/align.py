@@ -127,7 +127,7 @@ def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """
     src = np.asarray(src, dtype=np.float64)
     dst = np.asarray(dst, dtype=np.float64)
-    mean_src, mean_dst = src.mean(axis=0), dst.mean(axis=0)
+    mean_src, mean_dst = src.sum(axis=0) / len(src), dst.sum(axis=0) / len(dst)  # as mean()
     a, b = src - mean_src, dst - mean_dst
     var_src = float((a * a).sum())
     if var_src == 0:

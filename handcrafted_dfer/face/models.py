@@ -1,7 +1,8 @@
 """Locate and load the dlib face detectors and landmark models.
 
-The 68-point shape predictor and the CNN face detector (``mmod_human_face_detector.dat``) ship in
-the PyPI package ``face-recognition-models``; the shape predictor is trained on iBUG 300-W, which
+The 68-point shape predictor, the CNN face detector (``mmod_human_face_detector.dat``) and the face
+recognition network (``dlib_face_recognition_resnet_model_v1.dat``) ship in the PyPI package
+``face-recognition-models``; the shape predictor is trained on iBUG 300-W, which
 is licensed for research use only. The package's own ``__init__``
 imports ``pkg_resources`` (gone from recent setuptools), so the model folder is found through the
 import system without importing the package.
@@ -16,7 +17,7 @@ import os
 from ..errors import ModelFileError
 
 __all__ = ["model_path", "landmark_model_path", "load_detector", "load_cnn_detector",
-           "load_shape_predictor"]
+           "load_shape_predictor", "load_face_recognizer"]
 
 
 def model_path(name: str) -> str:
@@ -93,3 +94,23 @@ def load_shape_predictor(points: int = 68):
         return dlib.shape_predictor(path)
     except RuntimeError as exc:
         raise ModelFileError(path, f"dlib could not read this shape predictor: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=None)
+def load_face_recognizer():
+    """dlib's face recognition ResNet (``dlib_face_recognition_resnet_model_v1.dat``, cached per
+    process): 128-D face descriptors, the same person within about 0.6 of each other.
+
+    Raises
+    ------
+    ModelFileError
+        If the model file is missing or dlib cannot read it.
+    """
+    import dlib
+
+    path = model_path("dlib_face_recognition_resnet_model_v1.dat")
+    try:
+        return dlib.face_recognition_model_v1(path)
+    except RuntimeError as exc:
+        raise ModelFileError(path, f"dlib could not read this face recognition model: "
+                                   f"{exc}") from exc

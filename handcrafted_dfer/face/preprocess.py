@@ -3,11 +3,18 @@
 ``PreprocessConfig.faces`` says what the frames hold: scenes (``"detect"``: track and align),
 face crops (``"cropped"``: landmarks fitted in each crop, then aligned) or aligned faces
 (``"aligned"``: resized only, no landmarks measured).
+
+``faces_in_video`` says which faces of a scene: ``"largest"`` (the largest, most central face,
+followed by :func:`~.track.track_faces`; one clip), ``"all"`` (every face, followed by
+:func:`~.multitrack.track_all_faces` and numbered by identity; one clip per identity) or an
+identity number of ``"all"`` (that person only). :func:`face_frames` is the stream under all of
+them: every frame with its aligned faces, one frame at a time.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -16,14 +23,38 @@ from tqdm.auto import tqdm
 from ..clip import AlignedClip
 from ..config import PreprocessConfig
 from ..errors import NoFaceError
-from ..video import open_video
+from ..video import FrameStream, open_video
 from .align import align_face, canonical_landmarks, equalise
 from .crops import fit_crop_landmarks, recrop_aligned
 from .detect import FaceFinder
-from .temporal import resample_clip
-from .track import GIVEN, MISSING, TrackedFrame, fill_gaps, track_faces
+from .multitrack import (FaceObservation, FrameFaces, MultiFaceConfig, fill_face_gaps,
+                         track_all_faces)
+from .temporal import nearest_valid, resample_clip
+from .track import GIVEN, MISSING, fill_gaps, track_faces
 
-__all__ = ["track_and_align", "preprocess_video"]
+__all__ = ["FACES_IN_VIDEO", "check_faces_in_video", "face_frames", "track_and_align",
+           "track_and_align_faces", "preprocess_video", "preprocess_faces"]
+
+#: The named values of ``faces_in_video`` (an identity number is the third kind).
+FACES_IN_VIDEO = ("largest", "all")
+
+
+def check_faces_in_video(value) -> str | int:
+    """``"largest"``, ``"all"``, or an identity number (an int or a string of digits, >= 0).
+
+    Raises
+    ------
+    ValueError
+        For anything else.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if value in FACES_IN_VIDEO or (isinstance(value, int) and not isinstance(value, bool)
+                                   and value >= 0):
+        return value
+    raise ValueError("faces_in_video must be 'largest' (the largest face), 'all' (every face, "
+                     "by identity) or an identity number 0, 1, ... of 'all'; got "
+                     f"{value!r}")
 
 
 def _grey_frames(stream, bar):
@@ -32,32 +63,104 @@ def _grey_frames(stream, bar):
         yield frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def _faces(frames, config: PreprocessConfig):
-    """``(crop, landmarks, status)`` per grey frame as ``config.faces`` says (None, None where
-    no face was found)."""
-    size = config.size
-    if config.face_mode == "aligned":
-        points = canonical_landmarks(size, crop_side=config.crop_side,
+def _found(frames, config: PreprocessConfig, faces, multi: MultiFaceConfig):
+    """:class:`FrameFaces` per grey frame, as ``config.faces`` and ``faces`` say."""
+    mode = config.face_mode
+    if mode == "aligned":
+        points = canonical_landmarks(config.size, crop_side=config.crop_side,
                                      crop_centre=config.crop_centre).astype(np.float32)
-        for grey in frames:
-            crop = recrop_aligned(grey, size=size, crop_side=config.crop_side,
+        for k, grey in enumerate(frames):
+            crop = recrop_aligned(grey, size=config.size, crop_side=config.crop_side,
                                   crop_centre=config.crop_centre)
-            yield (equalise(crop) if config.clahe else crop), points, GIVEN
-        return
-    if config.face_mode == "cropped":
-        tracked = (TrackedFrame(k, grey, fit_crop_landmarks(grey, detector=config.detector), GIVEN)
-                   for k, grey in enumerate(frames))
+            yield FrameFaces(k, grey, [FaceObservation(0, None, GIVEN, crop=(
+                equalise(crop) if config.clahe else crop), aligned=points)])
+    elif mode == "cropped":
+        for k, grey in enumerate(frames):
+            yield FrameFaces(k, grey, [FaceObservation(
+                0, fit_crop_landmarks(grey, detector=config.detector), GIVEN)])
+    elif faces == "largest":
+        for frame in fill_gaps(track_faces(frames, finder=FaceFinder.from_config(config),
+                                           redetect_every=config.redetect_every),
+                               max_gap=config.max_gap):
+            yield FrameFaces(frame.index, frame.grey, [] if frame.landmarks is None else [
+                FaceObservation(0, frame.landmarks, frame.status, frame.score)])
     else:
-        tracked = fill_gaps(track_faces(frames, finder=FaceFinder.from_config(config),
-                                        redetect_every=config.redetect_every),
-                            max_gap=config.max_gap)
-    for frame in tracked:
-        if frame.landmarks is None:
-            yield None, None, frame.status
-        else:
-            yield (*align_face(frame.grey, frame.landmarks, size=size, clahe=config.clahe,
-                               crop_side=config.crop_side, crop_centre=config.crop_centre),
-                   frame.status)
+        tracked = fill_face_gaps(track_all_faces(frames, finder=FaceFinder.from_config(config),
+                                                 redetect_every=config.redetect_every,
+                                                 config=multi), max_gap=config.max_gap)
+        for frame in tracked:
+            if faces != "all":
+                frame.faces = [o for o in frame.faces if o.face == faces]
+            yield frame
+
+
+def face_frames(stream: FrameStream, config: PreprocessConfig = PreprocessConfig(), *,
+                faces_in_video: str | int = "largest",
+                multi: MultiFaceConfig = MultiFaceConfig(),
+                progress: bool = False) -> Iterator[FrameFaces]:
+    """Every frame of a stream with its faces, aligned.
+
+    Parameters
+    ----------
+    stream : FrameStream
+        From :func:`~handcrafted_dfer.video.open_video`.
+    config : PreprocessConfig
+    faces_in_video : "largest", "all" or int
+        Which faces (see the module docstring); only ``"largest"`` for frames that are faces
+        (``faces`` "cropped" or "aligned").
+    multi : MultiFaceConfig
+        How every face is followed and identified (not used for ``"largest"``).
+    progress : bool
+        Show a tqdm progress bar over frames.
+
+    Yields
+    ------
+    FrameFaces
+        Every frame once, in order, a few frames after it is read (the tracker's look-back),
+        with one :class:`~.multitrack.FaceObservation` per face present (``crop`` and
+        ``aligned`` set); none where no face was found.
+    """
+    faces = check_faces_in_video(faces_in_video)
+    if faces != "largest" and config.face_mode != "detect":
+        raise ValueError(f"faces_in_video={faces!r} needs faces='detect': frames given as face "
+                         f"crops or aligned faces ({config.face_mode!r}) hold one face each")
+    with tqdm(total=stream.n_frames_hint, disable=not progress, unit="frame",
+              desc=os.path.basename(stream.path)) as bar:
+        for frame in _found(_grey_frames(stream, bar), config, faces, multi):
+            for face in frame.faces:
+                if face.crop is None:
+                    face.crop, face.aligned = align_face(
+                        frame.grey, face.landmarks, size=config.size, clahe=config.clahe,
+                        crop_side=config.crop_side, crop_centre=config.crop_centre)
+            yield frame
+
+
+def _clip(crops: list, points: list, status: np.ndarray, stream: FrameStream,
+          config: PreprocessConfig) -> AlignedClip:
+    """An AlignedClip at the source's length; frames without a face copy the nearest one."""
+    valid = status != MISSING
+    nearest = nearest_valid(valid)
+    blank_crop = np.zeros((config.size, config.size), np.uint8)
+    blank_points = np.zeros((68, 2), np.float32)
+    return AlignedClip(
+        frames=np.stack([blank_crop if c is None else c for c in crops])[nearest],
+        landmarks=np.stack([blank_points if p is None else p for p in points])[nearest],
+        valid=valid,
+        fps=stream.fps,
+        source=stream.path,
+        has_landmarks=config.face_mode != "aligned",
+    )
+
+
+def _no_face(stream: FrameStream, n_valid: int, n: int, config: PreprocessConfig, *,
+             what: str = "a face") -> NoFaceError:
+    return NoFaceError(
+        stream.path,
+        f"{what} was found in {n_valid} of {n} frames; expected one in at least "
+        f"{config.min_valid_fraction:.0%} of them (faces narrower than min_face="
+        f"{config.min_face} pixels are not searched for; frames that are face crops need "
+        "faces='cropped')",
+    )
 
 
 def track_and_align(source: str | os.PathLike | np.ndarray,
@@ -94,45 +197,75 @@ def track_and_align(source: str | os.PathLike | np.ndarray,
         If fewer than ``config.min_valid_fraction`` of the frames (or none) have a face.
     """
     stream = open_video(source)
-    size = config.size
     crops, points, status = [], [], []
-    blank_crop, blank_points = np.zeros((size, size), np.uint8), np.zeros((68, 2), np.float32)
-    with tqdm(total=stream.n_frames_hint, disable=not progress, unit="frame",
-              desc=os.path.basename(stream.path)) as bar:
-        for crop, aligned, code in _faces(_grey_frames(stream, bar), config):
-            crops.append(blank_crop if crop is None else crop)
-            points.append(blank_points if aligned is None else aligned)
-            status.append(code)
+    for frame in face_frames(stream, config, progress=progress):
+        face = frame.faces[0] if frame.faces else None
+        crops.append(None if face is None else face.crop)
+        points.append(None if face is None else face.aligned)
+        status.append(MISSING if face is None else face.status)
     status = np.array(status, dtype=np.int8)
-    valid = status != MISSING
-    n_valid, n = int(valid.sum()), len(status)
+    n_valid, n = int((status != MISSING).sum()), len(status)
     if n_valid == 0 or n_valid < config.min_valid_fraction * n:
-        raise NoFaceError(
-            stream.path,
-            f"a face was found in {n_valid} of {n} frames; expected one in at least "
-            f"{config.min_valid_fraction:.0%} of them (faces narrower than min_face="
-            f"{config.min_face} pixels are not searched for; frames that are face crops need "
-            "faces='cropped')",
-        )
-    nearest = _nearest_valid(valid)
-    return AlignedClip(
-        frames=np.stack(crops)[nearest],
-        landmarks=np.stack(points)[nearest],
-        valid=valid,
-        fps=stream.fps,
-        source=stream.path,
-        has_landmarks=config.face_mode != "aligned",
-    ), status
+        raise _no_face(stream, n_valid, n, config)
+    return _clip(crops, points, status, stream, config), status
 
 
-def _nearest_valid(valid: np.ndarray) -> np.ndarray:
-    """For every frame, the index of the nearest valid frame (the earlier one on a tie)."""
-    where = np.flatnonzero(valid)
-    index = np.arange(len(valid))
-    after = np.clip(np.searchsorted(where, index), 0, len(where) - 1)
-    before = np.clip(after - 1, 0, len(where) - 1)
-    use_before = np.abs(index - where[before]) <= np.abs(where[after] - index)
-    return np.where(use_before, where[before], where[after])
+def track_and_align_faces(source: str | os.PathLike | np.ndarray,
+                          config: PreprocessConfig = PreprocessConfig(), *,
+                          faces_in_video: str | int = "all",
+                          multi: MultiFaceConfig = MultiFaceConfig(),
+                          progress: bool = False) -> dict[int, tuple[AlignedClip, np.ndarray]]:
+    """:func:`track_and_align` for every face of a video: one clip per identity.
+
+    Each identity's clip has the source's length; frames where that person is not on screen are
+    invalid (and copy the nearest frame with them). Identities seen in fewer than
+    ``config.min_valid_fraction`` of the frames are left out (passers-by, false detections).
+
+    Parameters
+    ----------
+    source : str, path-like or ndarray
+    config : PreprocessConfig
+    faces_in_video : "largest", "all" or int
+        ``"largest"`` gives ``{0: track_and_align(...)}``.
+    multi : MultiFaceConfig
+    progress : bool
+
+    Returns
+    -------
+    dict
+        Identity -> ``(clip, status)`` as :func:`track_and_align` returns them, by identity.
+
+    Raises
+    ------
+    VideoReadError
+        If the source cannot be read.
+    NoFaceError
+        If no identity (or not the one asked for) is seen in enough frames.
+    """
+    if check_faces_in_video(faces_in_video) == "largest":
+        return {0: track_and_align(source, config, progress=progress)}
+    stream = open_video(source)
+    seen: dict[int, dict[int, FaceObservation]] = {}
+    n = 0
+    for frame in face_frames(stream, config, faces_in_video=faces_in_video, multi=multi,
+                             progress=progress):
+        n += 1
+        for face in frame.faces:
+            seen.setdefault(face.face, {})[frame.index] = face
+    out = {}
+    for identity, faces in sorted(seen.items()):
+        if len(faces) >= config.min_valid_fraction * n:
+            observed = [faces.get(k) for k in range(n)]
+            status = np.array([MISSING if f is None else f.status for f in observed], np.int8)
+            out[identity] = (_clip([None if f is None else f.crop for f in observed],
+                                   [None if f is None else f.aligned for f in observed],
+                                   status, stream, config), status)
+    if not out:
+        best = max((len(f) for f in seen.values()), default=0)
+        what = ("a face" if faces_in_video == "all" else
+                f"identity {faces_in_video} (numbered 0, 1, ... in the order faces appear)")
+        raise _no_face(stream, best, n, config, what=what)
+    return out
 
 
 def preprocess_video(source: str | os.PathLike | np.ndarray,
@@ -170,3 +303,19 @@ def preprocess_video(source: str | os.PathLike | np.ndarray,
     """
     clip, _ = track_and_align(source, config, progress=progress)
     return clip if keep_length else resample_clip(clip, config.frames)
+
+
+def preprocess_faces(source: str | os.PathLike | np.ndarray,
+                     config: PreprocessConfig = PreprocessConfig(), *,
+                     faces_in_video: str | int = "all", keep_length: bool = False,
+                     multi: MultiFaceConfig = MultiFaceConfig(),
+                     progress: bool = False) -> dict[int, AlignedClip]:
+    """:func:`preprocess_video` for every face of a video: identity -> clip.
+
+    Parameters and errors are those of :func:`track_and_align_faces` and
+    :func:`preprocess_video`.
+    """
+    clips = track_and_align_faces(source, config, faces_in_video=faces_in_video, multi=multi,
+                                  progress=progress)
+    return {identity: clip if keep_length else resample_clip(clip, config.frames)
+            for identity, (clip, _) in clips.items()}

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..clip import AlignedClip
 
-__all__ = ["resample_positions", "resample_clip"]
+__all__ = ["resample_positions", "resample_clip", "nearest_valid"]
 
 
 def resample_positions(n_source: int, n_frames: int) -> np.ndarray:
@@ -63,3 +63,13 @@ def resample_clip(clip: AlignedClip, n_frames: int) -> AlignedClip:
         source=clip.source,
         has_landmarks=clip.has_landmarks,
     )
+
+
+def nearest_valid(valid: np.ndarray) -> np.ndarray:
+    """For every frame, the index of the nearest valid frame (the earlier one on a tie)."""
+    where = np.flatnonzero(valid)
+    index = np.arange(len(valid))
+    after = np.clip(np.searchsorted(where, index), 0, len(where) - 1)
+    before = np.clip(after - 1, 0, len(where) - 1)
+    use_before = np.abs(index - where[before]) <= np.abs(where[after] - index)
+    return np.where(use_before, where[before], where[after])

@@ -30,6 +30,7 @@ for confirmation and search, and ``max_gap`` for gaps), so a long video is never
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ __all__ = [
     "TRACKED",
     "INTERPOLATED",
     "GIVEN",
+    "STATUS_NAMES",
     "TrackedFrame",
     "box_from_landmarks",
     "track_faces",
@@ -53,6 +55,8 @@ __all__ = [
 
 #: Frame status codes (GIVEN: the frame is the face, ``faces="cropped"`` or ``"aligned"``).
 MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN = 0, 1, 2, 3, 4
+#: Names of the status codes, indexed by code (the ``status`` column of the frames table).
+STATUS_NAMES = ("missing", "detected", "tracked", "interpolated", "given")
 
 #: A tracked shape whose similarity fit to the canonical face leaves a root-mean-square residual
 #: above this (in detector-box units) counts as a degraded fit and triggers a re-detection. Real
@@ -79,12 +83,15 @@ class TrackedFrame:
         ``x, y`` in frame pixels; None when the frame is missing a face.
     status : int
         One of MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN.
+    score : float
+        The detector's score where the face was detected (DETECTED), else NaN.
     """
 
     index: int
     grey: np.ndarray
     landmarks: np.ndarray | None
     status: int
+    score: float = float("nan")
 
 
 def box_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -103,10 +110,11 @@ def box_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
         of the box side (small for a plausible face shape).
     """
     matrix = estimate_similarity(CANONICAL_68, landmarks)
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    (a, b, tx), (c, d, ty) = matrix.tolist()
+    scale = math.hypot(a, c)  # a similarity: the square root of its determinant a*d - b*c
     residual = float(np.sqrt(
-        ((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum(axis=1).mean()))
-    cx, cy = apply_affine(matrix, np.array([[0.5, 0.5]]))[0]
+        ((apply_affine(matrix, CANONICAL_68) - landmarks) ** 2).sum() / len(landmarks)))
+    cx, cy = 0.5 * (a + b) + tx, 0.5 * (c + d) + ty
     half = scale / 2.0
     box = np.array([cx - half, cy - half, cx + half, cy + half])
     return box, (residual / scale if scale > 1e-9 else np.inf)
@@ -160,7 +168,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
         if choice is None:
             return None
         frame.landmarks = fit_landmarks(frame.grey, boxes[choice])
-        frame.status = DETECTED
+        frame.status, frame.score = DETECTED, float(boxes[choice][4])
         return box_from_landmarks(frame.landmarks)[0]
 
     def lost() -> Iterator[TrackedFrame]:
@@ -173,7 +181,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
                 break
         for k, (frame, _) in enumerate(pending):
             if k >= keep:
-                frame.landmarks, frame.status = None, MISSING
+                frame.landmarks, frame.status, frame.score = None, MISSING, float("nan")
             yield frame
         pending.clear()
 
@@ -185,6 +193,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
             if match is None:
                 break
             frame.landmarks, frame.status = fit_landmarks(frame.grey, boxes[match]), DETECTED
+            frame.score = float(boxes[match][4])
             found = box_from_landmarks(frame.landmarks)[0]
         yield from held
         held.clear()
@@ -232,6 +241,7 @@ def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder
                 box = yield from search(frame)
             else:
                 frame.landmarks, frame.status = fit_landmarks(grey, boxes[match]), DETECTED
+                frame.score = float(boxes[match][4])
                 box = box_from_landmarks(frame.landmarks)[0]
                 yield from (held_frame for held_frame, _ in pending)
                 pending.clear()
