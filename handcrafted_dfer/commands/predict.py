@@ -41,6 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Predict, print a table, and write the requested files."""
     from ..analyze.timeline import plot_timeline, predict_video
+    from ..cache import write_result
     from ..modelfile import load_model
 
     check_input(args.video, "a video file or a frame folder")
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
                            progress=not args.quiet)
     result["model"] = str(args.model)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as file:
-            json.dump(result, file, indent=2)
+        write_result(args.json, json.dumps(result, indent=2).encode("utf-8"),
+                     what="the JSON windows")
     if args.plot:
         plot_timeline(result, args.plot)
     if not args.quiet:

@@ -1,14 +1,18 @@
 """The clip stage of a run: every dataset clip to an aligned clip, cached, in parallel.
 
 A clip that cannot be read or has no face is recorded (its id, path and reason) and skipped; the
-failure is cached too, so a rerun does not retry it. Damaged cache entries are healed (see
-:class:`~handcrafted_dfer.features.store.FeatureStore`).
+failure is cached too, so a rerun does not retry it. Warnings raised while a clip is preprocessed
+(e.g. a one-frame clip stretched to ``frames``) are cached with it and logged on every run (logger
+``handcrafted_dfer.evaluate.clips``), so that the runner records them in the report. Damaged cache
+entries are healed (see :class:`~handcrafted_dfer.features.store.FeatureStore`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +24,8 @@ from ..features.store import FeatureStore
 from ..parallel import parallel_map
 
 __all__ = ["PreparedClips", "prepare_clips"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,29 +62,39 @@ def _frame_range(clip) -> tuple | None:
 
 
 def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_root: str, key: str):
-    """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason)."""
+    """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason,
+    warnings)."""
     from ..face.preprocess import preprocess_video
     from ..video import open_video
 
-    store = FeatureStore(store_root)
-    try:
-        if frame_range is None:
-            aligned = preprocess_video(source, config)
-        else:
-            stream = open_video(source)
-            frames = list(itertools.islice(stream, *frame_range))
-            if not frames:
-                raise VideoReadError(source, f"expected frames {frame_range[0]}.."
-                                             f"{frame_range[1] - 1} in this folder; it has fewer")
-            aligned = dataclasses.replace(
-                preprocess_video(np.stack(frames), config), fps=stream.fps,
-                source=f"{source}[{frame_range[0]}:{frame_range[1]}]")
-    except DferError as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        store.save_failure(key, reason)
-        return None, reason
-    store.save_clip(key, aligned)
-    return aligned, None
+    store = FeatureStore(store_root, tidy=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if frame_range is None:
+                aligned = preprocess_video(source, config)
+            else:
+                stream = open_video(source)
+                frames = list(itertools.islice(stream, *frame_range))
+                if not frames:
+                    raise VideoReadError(source, f"expected frames {frame_range[0]}.."
+                                                 f"{frame_range[1] - 1} in this folder; it has "
+                                                 f"fewer")
+                aligned = dataclasses.replace(
+                    preprocess_video(np.stack(frames), config), fps=stream.fps,
+                    source=f"{source}[{frame_range[0]}:{frame_range[1]}]")
+        except DferError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            store.save_failure(key, reason)
+            return None, reason, []
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    store.save_clip(key, aligned, warnings=messages)
+    return aligned, None, messages
+
+
+def _log_warnings(clip, messages) -> None:
+    for message in messages:
+        _log.warning("clip %s: %s", clip.id, message)
 
 
 def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> PreparedClips:
@@ -114,12 +130,15 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
         reasons.append(cached if isinstance(cached, str) else None)
         if cached is None:
             todo.append(i)
+        elif isinstance(cached, AlignedClip):
+            _log_warnings(clip, store.clip_warnings(key))
     tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")
-    for i, (aligned, reason) in zip(todo, outcomes):
+    for i, (aligned, reason, messages) in zip(todo, outcomes):
         clips[i], reasons[i] = aligned, reason
+        _log_warnings(dataset.clips[i], messages)
     store.counts["clips_computed"] += len(todo)
     skipped = [{"clip": c.id, "path": c.path, "reason": r}
                for c, r in zip(dataset.clips, reasons) if r is not None]

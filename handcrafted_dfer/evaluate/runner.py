@@ -73,25 +73,39 @@ def load_experiment_dataset(ref, run: RunOptions, *, seed: int = 0):
 def check_experiment(experiment: Experiment, dataset) -> list:
     """Everything that can be checked from the listing and the arguments; returns the folds.
 
+    Checks that the protocol applies and every fold can be trained and scored
+    (:func:`~handcrafted_dfer.datasets.protocols.check_protocol`: at least two classes, enough
+    subjects per class, every tested class trained), that every method spec builds for the clip
+    shape (steps, parameters, grids and radii against ``--frames`` and ``--size``), and that each
+    fold's training labels suit each method's classifier (e.g. calibrated SVMs need 2 training
+    clips of every class).
+
     Raises
     ------
     DatasetLayoutError
-        Fewer than two classes.
+        Fewer than two classes, too few subjects of a class, or a fold that cannot be trained or
+        scored.
     DferError
         The protocol does not apply (e.g. fewer subjects than folds).
     ValueError
-        A method spec does not build.
+        A method spec does not build for these clips.
     """
-    from ..datasets.protocols import get_folds
+    from ..datasets.protocols import check_protocol
 
-    present = sorted(set(dataset.y.tolist()))
-    if len(present) < 2:
-        found = ", ".join(dataset.labels[c] for c in present) or "none"
-        raise DatasetLayoutError(dataset.root, f"expected clips of at least 2 classes to tell "
-                                 f"apart; found {found}")
-    folds = get_folds(dataset, experiment.protocol, **experiment.protocol_options)
+    folds = check_protocol(dataset, experiment.protocol, **experiment.protocol_options)
     for spec in experiment.methods:
-        check_spec(spec, preprocess=experiment.preprocess)
+        if spec.family != "handcrafted":
+            check_spec(spec, preprocess=experiment.preprocess)
+            continue
+        last = build_pipeline(spec, preprocess=experiment.preprocess).steps[-1][1]
+        for n, (train, _) in enumerate(folds, 1):
+            try:
+                last.check_labels(dataset.y[train])
+            except ValueError as exc:
+                raise DatasetLayoutError(dataset.root, f"method {spec.name}: fold {n} of "
+                                         f"{len(folds)} ({experiment.protocol}) cannot be "
+                                         f"trained: {exc}; add clips or choose another protocol "
+                                         f"or classifier") from None
     return folds
 
 
@@ -125,9 +139,16 @@ def recorded_warnings():
     messages += [{"message": text, "count": n} for text, n in counts.items()]
 
 
-def _feature_entries(cache_dir) -> int:
-    return (0 if cache_dir is None
-            else sum(1 for _ in pathlib.Path(cache_dir).glob("features/*/*.npz")))
+def _feature_entries(cache_dir) -> set:
+    """(path, mtime_ns) of every feature row in the cache: an entry written during a run (new,
+    or rewritten after a damaged one was healed) is one that is not in the set taken before."""
+    if cache_dir is None:
+        return set()
+    entries = set()
+    for path in pathlib.Path(cache_dir).glob("features/*/*.npz"):
+        with contextlib.suppress(OSError):
+            entries.add((str(path), path.stat().st_mtime_ns))
+    return entries
 
 
 def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
@@ -208,7 +229,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
                      **({"X_test": data[test]} if features is not None
                         else {"clips_test": [prepared.clips[i] for i in test]})}
                     for m, (_, test) in zip(models, folds)]
-        features_computed = _feature_entries(run.cache_dir) - features_before
+        features_computed = len(_feature_entries(run.cache_dir) - features_before)
     resolved = {spec.name: resolved_settings(spec, seed=experiment.seed,
                                              preprocess=experiment.preprocess)
                 for spec in experiment.methods

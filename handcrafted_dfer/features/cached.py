@@ -24,7 +24,7 @@ def _describe(extractor, clip, store_root, folder, key):
     """One clip's row, computed in a worker (and stored when there is a store)."""
     row = extractor.transform([clip])[0]
     if store_root is not None:
-        FeatureStore(store_root).save_features(folder, key, row)
+        FeatureStore(store_root, tidy=False).save_features(folder, key, row)
     return row
 
 
