@@ -72,7 +72,7 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
         y, subjects = dataset.y[ok], dataset.subjects[ok]
         _check_labels(pipeline, dataset, y, what=f"the {int(ok.sum())} of {len(ok)} clips that "
                       f"could be preprocessed (see the skipped clips)")
-        fit_pipeline(pipeline, [c for c in prepared.clips if c is not None], y, subjects)
+        fit_pipeline(pipeline, prepared.clips[ok], y, subjects)
     last = pipeline.steps[-1][1]
     metadata = {
         "method": spec.name,

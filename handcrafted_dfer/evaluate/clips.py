@@ -20,7 +20,7 @@ import numpy as np
 from ..clip import AlignedClip
 from ..config import PreprocessConfig, RunOptions
 from ..errors import DferError, VideoReadError
-from ..features.store import FeatureStore
+from ..features.store import FeatureStore, StoredClips
 from ..parallel import parallel_map
 
 __all__ = ["PreparedClips", "prepare_clips"]
@@ -34,8 +34,9 @@ class PreparedClips:
 
     Attributes
     ----------
-    clips : list of AlignedClip or None
-        One per dataset clip; None where it failed.
+    clips : StoredClips
+        One per dataset clip, read from the cache when accessed (none is held in memory); None
+        where it failed.
     skipped : list of dict
         ``{"clip", "path", "reason"}`` of every failed clip.
     counts : dict
@@ -52,7 +53,7 @@ class PreparedClips:
     @property
     def ok(self) -> np.ndarray:
         """Boolean mask of the clips that were prepared."""
-        return np.array([c is not None for c in self.clips], dtype=bool)
+        return self.clips.present
 
 
 def _frame_range(clip) -> tuple | None:
@@ -62,8 +63,8 @@ def _frame_range(clip) -> tuple | None:
 
 
 def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_root: str, key: str):
-    """Preprocess one source in a worker and cache the outcome; returns (clip or None, reason,
-    warnings)."""
+    """Preprocess one source in a worker and cache the outcome; returns (prepared, reason,
+    warnings). The clip itself stays in the cache (only a flag travels back)."""
     from ..face.preprocess import preprocess_video
     from ..video import open_video
 
@@ -86,10 +87,10 @@ def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_ro
         except DferError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             store.save_failure(key, reason)
-            return None, reason, []
+            return False, reason, []
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     store.save_clip(key, aligned, warnings=messages)
-    return aligned, None, messages
+    return True, None, messages
 
 
 def _log_warnings(clip, messages) -> None:
@@ -114,33 +115,33 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
     if run.cache_dir is None:
         raise ValueError("the clip stage needs a cache folder (RunOptions.cache_dir)")
     store = FeatureStore(run.cache_dir)
-    keys, clips, reasons, todo = [], [], [], []
+    keys, ready, reasons, todo = [], [], [], []
     for i, clip in enumerate(dataset.clips):
         frame_range = _frame_range(clip)
         try:
-            key = store.clip_key(clip.path, config, selection=frame_range)
+            keys.append(store.clip_key(clip.path, config, selection=frame_range))
         except DferError as exc:  # the source does not exist: nothing to cache
             keys.append(None)
-            clips.append(None)
+            ready.append(False)
             reasons.append(f"{type(exc).__name__}: {exc}")
             continue
-        keys.append(key)
-        cached = store.load_clip(key)
-        clips.append(cached if isinstance(cached, AlignedClip) else None)
+        cached = store.load_clip(keys[i])  # read once to check it (a damaged entry is healed)
+        ready.append(isinstance(cached, AlignedClip))
         reasons.append(cached if isinstance(cached, str) else None)
         if cached is None:
             todo.append(i)
-        elif isinstance(cached, AlignedClip):
-            _log_warnings(clip, store.clip_warnings(key))
+        elif ready[i]:
+            _log_warnings(clip, store.clip_warnings(keys[i]))
     tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")
-    for i, (aligned, reason, messages) in zip(todo, outcomes):
-        clips[i], reasons[i] = aligned, reason
+    for i, (prepared, reason, messages) in zip(todo, outcomes):
+        ready[i], reasons[i] = prepared, reason
         _log_warnings(dataset.clips[i], messages)
     store.counts["clips_computed"] += len(todo)
     skipped = [{"clip": c.id, "path": c.path, "reason": r}
                for c, r in zip(dataset.clips, reasons) if r is not None]
     counts = {k: store.counts[k] for k in ("clips_computed", "clips_loaded")}
+    clips = StoredClips(store.root, [k if r else None for k, r in zip(keys, ready)])
     return PreparedClips(clips, skipped, counts, list(store.healed))

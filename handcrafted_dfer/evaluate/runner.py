@@ -168,7 +168,8 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         :func:`~handcrafted_dfer.datasets.protocols.subject_fraction_folds`.
     return_models : bool
         Add ``"_folds"`` (not JSON): per method, per fold, ``{"estimator", "test", "X_test" or
-        "clips_test", "feature_names"}``, and ``"_clips"`` (the aligned clips).
+        "clips_test", "feature_names"}``, and ``"_clips"`` (the aligned clips, a
+        :class:`~handcrafted_dfer.features.store.StoredClips` read from the cache on access).
 
     Returns
     -------
@@ -197,7 +198,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
             folds = subject_fraction_folds(dataset, folds, train_subject_fraction,
                                            seed=experiment.seed)
         n_classes = len(dataset.labels)
-        good = [c for c in prepared.clips if c is not None]
+        good = prepared.clips[ok]  # read from the cache as each stage needs them
         features_before = _feature_entries(run.cache_dir)
         results, kept_models = [], {}
         for spec in experiment.methods:
@@ -227,7 +228,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
                 kept_models[spec.name] = [
                     {"estimator": m, "test": test, "feature_names": names,
                      **({"X_test": data[test]} if features is not None
-                        else {"clips_test": [prepared.clips[i] for i in test]})}
+                        else {"clips_test": prepared.clips[test]})}
                     for m, (_, test) in zip(models, folds)]
         features_computed = len(_feature_entries(run.cache_dir) - features_before)
     resolved = {spec.name: resolved_settings(spec, seed=experiment.seed,

@@ -36,6 +36,8 @@ import logging
 import os
 import pathlib
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +46,7 @@ from ..cache import TEMPORARY_PREFIX, atomic_write, cache_key, remove_stale_temp
 from ..clip import AlignedClip
 from ..errors import VideoReadError
 
-__all__ = ["STORE_VERSION", "FeatureStore", "source_identity"]
+__all__ = ["STORE_VERSION", "FeatureStore", "StoredClip", "StoredClips", "source_identity"]
 
 #: Bumped whenever the meaning of a cached entry changes; old entries are then never read.
 STORE_VERSION = 2
@@ -205,6 +207,17 @@ class FeatureStore:
                 return reason
         return None
 
+    def read_clip(self, key: str) -> AlignedClip:
+        """The aligned clip of a key that is known to be stored (no healing: a missing or damaged
+        file is an error).
+
+        Raises
+        ------
+        VideoReadError
+            The file is missing or damaged (e.g. the cache was cleared during the run).
+        """
+        return AlignedClip.load(self._clip_path(key))
+
     def clip_warnings(self, key: str) -> list:
         """The warnings recorded when the clip of ``key`` was preprocessed (empty when none)."""
         notes = self._warnings_path(key)
@@ -342,3 +355,70 @@ class FeatureStore:
                 continue
         remove_stale_temporaries(self.root)  # a running writer's files are left alone
         return removed
+
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A reference to an aligned clip in a store: small to keep and to send to a worker, which
+    reads the clip itself (:meth:`load`)."""
+
+    root: str
+    key: str
+
+    def load(self) -> AlignedClip:
+        """The clip (see :meth:`FeatureStore.read_clip`)."""
+        return FeatureStore(self.root, tidy=False).read_clip(self.key)
+
+
+class StoredClips(Sequence):
+    """A run's aligned clips, read from the store when they are accessed, so that memory does
+    not grow with the number of clips (a FERV39k-sized run would hold about 6 GB of 16x96x96
+    clips).
+
+    Parameters
+    ----------
+    root : str or Path
+        The store.
+    keys : sequence of str or None
+        One clip key per item; None where there is no clip (it failed): that item is None.
+
+    Notes
+    -----
+    Indexing with an integer reads one clip; with a slice, a boolean mask or an array of indices
+    it gives another ``StoredClips`` (nothing is read). :meth:`ref` gives the item as a
+    :class:`StoredClip` for a worker.
+    """
+
+    def __init__(self, root, keys):
+        self.root = str(root)
+        self.keys = tuple(keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            key = self.keys[index]
+            return None if key is None else FeatureStore(self.root, tidy=False).read_clip(key)
+        if isinstance(index, slice):
+            return StoredClips(self.root, self.keys[index])
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return StoredClips(self.root, [self.keys[int(i)] for i in index])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def present(self) -> np.ndarray:
+        """Boolean mask of the items that hold a clip."""
+        return np.array([k is not None for k in self.keys], dtype=bool)
+
+    def ref(self, index: int):
+        """Item ``index`` as a :class:`StoredClip` (None where there is no clip)."""
+        key = self.keys[index]
+        return None if key is None else StoredClip(self.root, key)
+
+    def __repr__(self) -> str:
+        return f"StoredClips({self.root!r}, {int(self.present.sum())} of {len(self)} clips)"
