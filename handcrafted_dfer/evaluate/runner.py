@@ -175,7 +175,9 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     -------
     dict
         JSON-ready report: dataset, protocol, n_clips, n_subjects, labels, skipped, results,
-        experiment (resolved, TOML-shaped), warnings, cache, environment.
+        experiment (resolved, TOML-shaped), warnings, cache, environment; timings
+        ``wall_seconds`` (the whole run), ``clips_seconds`` (the clip stage) and, per handcrafted
+        method, ``feature_seconds`` (its feature rows, cached or computed) and ``fit_seconds``.
     """
     from ..datasets.protocols import subject_fraction_folds
 
@@ -187,7 +189,9 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
     folds = check_experiment(experiment, dataset)
     with recorded_warnings() as messages:
+        clips_start = time.perf_counter()
         prepared = prepare_clips(dataset, experiment.preprocess, run)
+        clips_seconds = time.perf_counter() - clips_start
         ok = prepared.ok
         y, groups = dataset.y, dataset.subjects
         folds, dropped = usable_folds(folds, ok)
@@ -209,6 +213,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
             pipeline = build_pipeline(spec, seed=experiment.seed,
                                       preprocess=experiment.preprocess, run=run)
             features, head = split_features(pipeline)
+            feature_start = time.perf_counter()
             if features is None:
                 data, names = prepared.clips, None
             else:
@@ -216,11 +221,13 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
                 data = np.full((len(ok), rows.shape[1]), np.nan)
                 data[ok] = rows
                 names = features.get_feature_names_out()
+            feature_seconds = time.perf_counter() - feature_start
             entry = evaluate_folds(lambda: clone(head), data, y, groups, folds,
                                    n_classes=n_classes, keep_models=return_models,
                                    measure_memory=run.measure_memory and features is not None)
             models = entry.pop("_models", None)
-            head_info = ({"n_features": int(data.shape[1])} if features is not None else {})
+            head_info = ({"n_features": int(data.shape[1]),
+                          "feature_seconds": feature_seconds} if features is not None else {})
             results.append({"method": spec.name, "family": spec.family,
                             "features": list(spec.features), "classifier": spec.classifier,
                             **head_info, **entry})
@@ -262,6 +269,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         "cache": {"dir": str(run.cache_dir), **prepared.counts,
                   "feature_rows_computed": features_computed, "healed": prepared.healed},
         "wall_seconds": time.perf_counter() - start,
+        "clips_seconds": clips_seconds,
         "environment": {"handcrafted_dfer": __version__, "python": platform.python_version(),
                         "cpu_count": os.cpu_count(), "n_jobs": run.n_jobs,
                         "backend": run.backend or "loky"},
