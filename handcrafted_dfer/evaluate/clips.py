@@ -93,9 +93,11 @@ def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_ro
     return True, None, messages
 
 
-def _log_warnings(clip, messages) -> None:
+def _log_warnings(messages) -> None:
+    """Log a clip's preprocessing warnings (they name their source; identical ones of many clips
+    are counted together in the report)."""
     for message in messages:
-        _log.warning("clip %s: %s", clip.id, message)
+        _log.warning("%s", message)
 
 
 def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> PreparedClips:
@@ -131,14 +133,14 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
         if cached is None:
             todo.append(i)
         elif ready[i]:
-            _log_warnings(clip, store.clip_warnings(keys[i]))
+            _log_warnings(store.clip_warnings(keys[i]))
     tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")
     for i, (prepared, reason, messages) in zip(todo, outcomes):
         ready[i], reasons[i] = prepared, reason
-        _log_warnings(dataset.clips[i], messages)
+        _log_warnings(messages)
     store.counts["clips_computed"] += len(todo)
     skipped = [{"clip": c.id, "path": c.path, "reason": r}
                for c, r in zip(dataset.clips, reasons) if r is not None]
