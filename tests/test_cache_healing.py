@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pathlib
 import socket
 import subprocess
 import sys
@@ -124,7 +123,8 @@ class TestTemporaryFiles:
             killed = self._temporary(folder, f"{TEMPORARY_PREFIX}k.{host}.{dead}.abcd1234.npz")
             running = self._temporary(folder,
                                       f"{TEMPORARY_PREFIX}k.{host}.{alive.pid}.abcd1234.npz")
-            elsewhere = self._temporary(folder, f"{TEMPORARY_PREFIX}k.otherhost.{dead}.abcd1234.npz")
+            elsewhere = self._temporary(folder,
+                                        f"{TEMPORARY_PREFIX}k.otherhost.{dead}.abcd1234.npz")
             old = self._temporary(folder, f"{TEMPORARY_PREFIX}k.otherhost.1.abcd1234.npz",
                                   age_s=2 * 3600)
             FeatureStore(tmp_path / "cache")

@@ -86,8 +86,8 @@ def write_report(report: dict, json_path: str | os.PathLike) -> dict:
     ------
     DferError
         When a file cannot be written: when it is the JSON report, it is saved in the temporary
-        folder instead and the message says where (see :func:`~handcrafted_dfer.cache.write_result`),
-        so that the run's results are not lost.
+        folder instead and the message says where (see
+        :func:`~handcrafted_dfer.cache.write_result`), so that the run's results are not lost.
     """
     paths = report_paths(json_path)
     plain = {k: v for k, v in report.items() if not k.startswith("_")}
