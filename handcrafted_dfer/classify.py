@@ -324,7 +324,8 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         split. Known from the labels alone, so a run checks every fold before any work."""
         labels, counts = np.unique(np.asarray(y), return_counts=True)
         if len(labels) < 2:
-            raise ValueError(f"training needs clips of at least 2 classes; got {len(labels)}")
+            raise ValueError(f"training needs clips of at least 2 classes; got {len(labels)} "
+                             f"class{'' if len(labels) == 1 else 'es'}")
         if self.calibrate and counts.min() < 2:
             raise ValueError(f"probability calibration needs at least 2 training clips of every "
                              f"class (class {labels[np.argmin(counts)]!r} has 1)")

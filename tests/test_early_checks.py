@@ -243,18 +243,18 @@ class TestOneClass:
 
 
 class TestJobs:
-    def test_jobs_above_the_usable_cores_are_capped_with_a_warning(self, tmp_path, capsys):
-        from handcrafted_dfer.cli import build_parser
-        from handcrafted_dfer.commands._args import run_options_from_args
+    def test_jobs_above_the_usable_cores_are_capped_with_a_warning(self, two_classes, tmp_path,
+                                                                   capsys):
+        """The warning comes with the run options, before the spec (refused here) is built."""
         from handcrafted_dfer.parallel import usable_cores
 
         cores = usable_cores()
-        args = build_parser().parse_args(["evaluate", "--dataset", "synthetic", "--report",
-                                          str(tmp_path / "r.json"), "--cache", str(tmp_path),
-                                          "--jobs", str(cores + 6)])
-        assert run_options_from_args(args).n_jobs == cores
+        argv = ["evaluate", "--dataset", "manifest", "--root", str(two_classes), "--cache",
+                str(tmp_path / "cache"), "--report", str(tmp_path / "r.json"), "--set",
+                "lbptop.radiuss=2", "--quiet", "--jobs"]
+        assert main(argv + [str(cores + 6)]) == 2
         err = capsys.readouterr().err
-        assert f"--jobs {cores + 6} is more than the {cores} usable cores" in err
-        args.jobs = cores
-        assert run_options_from_args(args).n_jobs == cores
-        assert capsys.readouterr().err == ""
+        assert (f"dfer evaluate: warning: --jobs {cores + 6} is more than the {cores} usable "
+                f"cores of this machine; using {cores}") in err
+        assert main(argv + [str(cores)]) == 2
+        assert "warning" not in capsys.readouterr().err
