@@ -23,7 +23,8 @@ from .errors import DferError
 __all__ = ["main", "build_parser"]
 
 #: Subcommands in the order ``dfer --help`` lists them.
-COMMANDS = ("demo", "preprocess", "synth", "evaluate", "compare", "train", "predict", "cache")
+COMMANDS = ("demo", "preprocess", "synth", "evaluate", "compare", "train", "predict", "dynamics",
+            "explain", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:

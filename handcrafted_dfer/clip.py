@@ -21,7 +21,8 @@ class AlignedClip:
     frames : ndarray of uint8, shape (T, S, S)
         Aligned grey face crops.
     landmarks : ndarray of float32, shape (T, 68, 2)
-        The 68 landmarks as (x, y) in the crop's pixel coordinates.
+        The 68 landmarks as (x, y) in the crop's pixel coordinates. When ``has_landmarks`` is
+        False they were not measured: every frame holds the canonical face scaled to the crop.
     valid : ndarray of bool, shape (T,)
         True where the face was detected, tracked, or interpolated across a short gap (at most
         ``PreprocessConfig.max_gap`` frames); False where the frame is a copy of the nearest
@@ -30,6 +31,10 @@ class AlignedClip:
         Frame rate of the source (before temporal normalization).
     source : str
         The video file or frame folder the clip came from.
+    has_landmarks : bool
+        False when the frames were given already aligned (``PreprocessConfig(faces="aligned")``)
+        and no landmark was measured: landmark-dependent outputs (block names, heatmaps) must say
+        "no landmarks" instead of reading ``landmarks``.
     """
 
     frames: np.ndarray
@@ -37,6 +42,7 @@ class AlignedClip:
     valid: np.ndarray
     fps: float
     source: str
+    has_landmarks: bool = True
 
     def __post_init__(self):
         frames = np.asarray(self.frames)
@@ -58,6 +64,7 @@ class AlignedClip:
         object.__setattr__(self, "valid", valid)
         object.__setattr__(self, "fps", float(self.fps))
         object.__setattr__(self, "source", str(self.source))
+        object.__setattr__(self, "has_landmarks", bool(self.has_landmarks))
 
     @property
     def n_frames(self) -> int:
@@ -79,11 +86,12 @@ class AlignedClip:
                 valid=self.valid,
                 fps=np.float64(self.fps),
                 source=np.str_(self.source),
+                has_landmarks=np.bool_(self.has_landmarks),
             )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "AlignedClip":
-        """Read a clip written by :meth:`save`.
+        """Read a clip written by :meth:`save` (files without ``has_landmarks`` have landmarks).
 
         Raises
         ------
@@ -98,6 +106,8 @@ class AlignedClip:
                     valid=data["valid"],
                     fps=float(data["fps"]),
                     source=str(data["source"]),
+                    has_landmarks=bool(data["has_landmarks"]) if "has_landmarks" in data
+                    else True,
                 )
         except Exception as exc:  # zipfile, zlib and numpy raise many types for damaged files
             raise VideoReadError(

@@ -14,7 +14,9 @@ models. :func:`run_comparison` measures what the data can show:
   baseline;
 * **interpretability**: for each handcrafted method, the blocks (face region, plane, temporal
   segment) whose permutation on held-out folds costs the most accuracy
-  (:mod:`handcrafted_dfer.explain`), named for a person; the deep row says what it offers instead;
+  (:mod:`handcrafted_dfer.explain`), named for a person, and what each block costs each class's
+  recall; with the crop size and mean landmarks (``importance_layout``), ``dfer explain
+  --report`` draws them again without recomputing; the deep row says what it offers instead;
 * **generalisation**: with a test dataset, every method trained on the whole first dataset and
   tested on the second (classes they do not share are dropped).
 
@@ -26,10 +28,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import Experiment, RunOptions
 from .evaluate.runner import load_experiment_dataset, run_evaluation
-from .explain.blocks import BlockNamer, mean_landmarks
-from .explain.importance import held_out_block_importance
+from .explain.blocks import BlockNamer, has_landmarks, mean_landmarks
+from .explain.importance import held_out_block_importance, held_out_class_importance
 from .explain.plots import mean_face
 
 __all__ = ["DEFAULT_METHODS", "DEEP_INTERPRETABILITY", "ComparisonOptions", "run_comparison"]
@@ -94,10 +98,14 @@ def _evaluated(entry: dict) -> bool:
 
 
 def _importance(report: dict, fitted: dict, dataset, options: ComparisonOptions, seed: int,
-                progress: bool) -> tuple[dict, dict]:
+                progress: bool) -> tuple[dict, dict, dict]:
     clips = report.pop("_clips")
-    landmarks = mean_landmarks(clips)
+    report.pop("_features")
+    measured = [c for c in clips if c is not None and has_landmarks(c)]
+    landmarks = mean_landmarks(measured) if measured else None
     size = next(c.size for c in clips if c is not None)
+    layout = {"size": size, "has_landmarks": landmarks is not None,
+              "mean_landmarks": None if landmarks is None else np.round(landmarks, 2).tolist()}
     y = dataset.y
     importance, explain = {}, {"face": mean_face(clips), "blocks": {}}
     for entry in report["results"]:
@@ -107,10 +115,14 @@ def _importance(report: dict, fitted: dict, dataset, options: ComparisonOptions,
             continue
         folds = fitted[name]
         feature_names = folds[0]["feature_names"]
+        held_out = [(f["estimator"], f["X_test"], y[f["test"]]) for f in folds]
         table = held_out_block_importance(
-            [(f["estimator"], f["X_test"], y[f["test"]]) for f in folds],
-            feature_names=feature_names, n_repeats=options.importance_repeats, random_state=seed,
-            progress=progress, desc=f"importance {name}")
+            held_out, feature_names=feature_names, n_repeats=options.importance_repeats,
+            random_state=seed, progress=progress, desc=f"importance {name}")
+        per_class = held_out_class_importance(
+            held_out, feature_names=feature_names, n_repeats=options.importance_repeats,
+            random_state=seed, progress=progress,
+            desc=f"per-class importance {name}").renamed(dataset.labels)
         namer = BlockNamer.from_feature_names(feature_names, landmarks=landmarks, size=size)
         explain["blocks"][name] = (table, namer)
         importance[name] = {
@@ -118,8 +130,10 @@ def _importance(report: dict, fitted: dict, dataset, options: ComparisonOptions,
             "n_repeats": options.importance_repeats, "n_folds": len(folds),
             "top": [{**row.to_dict(), "name": namer.describe(row.block)}
                     for row in table[:options.top]],
+            "blocks": [row.to_dict() for row in table],
+            "per_class": per_class.to_dict(),
         }
-    return importance, explain
+    return importance, explain, layout
 
 
 def run_comparison(experiment: Experiment, run: RunOptions,
@@ -142,10 +156,15 @@ def run_comparison(experiment: Experiment, run: RunOptions,
     """
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    generalisation = None
+    if experiment.test_dataset is not None:
+        generalisation = run_evaluation(experiment, dataclasses.replace(run, measure_memory=False),
+                                        dataset=dataset)
+        experiment = dataclasses.replace(experiment, test_dataset=None)
     report = run_evaluation(experiment, run, dataset=dataset, return_models=True)
     fitted = report.pop("_folds")
-    importance, explain = _importance(report, fitted, dataset, options, experiment.seed,
-                                      run.progress)
+    importance, explain, layout = _importance(report, fitted, dataset, options, experiment.seed,
+                                              run.progress)
     by_name = {r["method"]: r for r in report["results"]}
     handcrafted = [r for r in report["results"] if r["family"] == "handcrafted" and _evaluated(r)]
     best = (max(handcrafted, key=lambda r: (r["uar"], r["accuracy"]))["method"]
@@ -175,8 +194,21 @@ def run_comparison(experiment: Experiment, run: RunOptions,
     }
     report["importance"] = importance
     report["importance_note"] = _IMPORTANCE_NOTE
+    report["importance_layout"] = layout
     report["comparison"] = {"methods": [m.name for m in experiment.methods],
                             "generalisation": _GENERALISATION_NOTE,
                             "options": dataclasses.asdict(options)}
+    if generalisation is not None:
+        cross = generalisation["cross_dataset"]
+        report["comparison"].update({
+            "test_dataset": cross["test"],
+            "generalisation": (f"Every method trained on all of {cross['train']} and tested on "
+                               f"{cross['test']} ({generalisation['n_clips']} clips), on their "
+                               f"common classes ({', '.join(cross['kept'])}); dropped: "
+                               f"{', '.join(cross['dropped']) or 'none'}."),
+            "generalisation_results": {
+                r["method"]: {k: r[k] for k in ("accuracy", "uar", "war", "f1_macro")}
+                for r in generalisation["results"] if "skipped" not in r},
+            "cross_dataset": {**cross, "skipped": generalisation["skipped"]}})
     report["_explain"] = explain
     return report

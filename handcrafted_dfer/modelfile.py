@@ -50,6 +50,7 @@ FORMAT_VERSION = 2
 TRUSTED_TYPES = (
     "handcrafted_dfer.classify.HistogramNormalizer",
     "handcrafted_dfer.classify.SubjectSearchClassifier",
+    "handcrafted_dfer.classify.rbf_kernel_scaled",
     "handcrafted_dfer.features.cached.CachedExtractor",
     "handcrafted_dfer.features.lbptop.LBPTOP",
     "handcrafted_dfer.features.hog3d.HOG3D",

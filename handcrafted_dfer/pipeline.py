@@ -41,11 +41,12 @@ __all__ = ["SEEDED", "RUN_PARAMETERS", "build_pipeline", "check_spec", "fit_pipe
            "deep_available"]
 
 #: Parameters that the experiment's seed sets; ``--set`` refuses them (use ``--seed``).
-SEEDED = {"search": ("random_state",), "rf": ("random_state",), "c3d": ("seed",)}
+SEEDED = {"search": ("random_state",), "rf": ("random_state",), "c3d": ("seed",),
+          "ridge": ("random_state",)}
 #: Parameters that run options set (never part of a method); ``--set`` refuses them.
 RUN_PARAMETERS = {"search": ("n_jobs",), "rf": ("n_jobs",),
                   "c3d": ("checkpoint_dir", "n_threads", "verbose"),
-                  "norm": ("segments",)}
+                  "norm": ("segments", "families")}
 
 
 def deep_available() -> bool:
@@ -157,8 +158,10 @@ def build_pipeline(spec: MethodSpec | str, *, seed: int = 0,
     if "param_grid" in search_settings and "default" not in search_settings:
         search_settings["default"] = None  # the middle of the new grid
     search.set_params(**search_settings)
-    names = [n for _, e in extractors for n in e.feature_names_for(preprocess.clip_shape)]
-    pipeline.named_steps["norm"].set_params(segments=histogram_segments(names))
+    per_extractor = [e.feature_names_for(preprocess.clip_shape) for _, e in extractors]
+    names = [n for family in per_extractor for n in family]
+    pipeline.named_steps["norm"].set_params(segments=histogram_segments(names),
+                                            families=[len(family) for family in per_extractor])
     return pipeline
 
 

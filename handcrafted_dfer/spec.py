@@ -4,13 +4,14 @@ A spec is ``FEATURES-CLASSIFIER`` or ``c3d``:
 
 * ``FEATURES`` is an extractor (``lbptop``, ``hog3d``, ``flow``), several joined with ``+``, or
   ``fusion`` (= ``lbptop+hog3d+flow``);
-* ``CLASSIFIER`` is one of :data:`~handcrafted_dfer.classify.CLASSIFIERS` (``svm``, ``linear-svm``,
-  ``chi2-svm``, ``rf``);
+* ``CLASSIFIER`` is one of :data:`CLASSIFIERS` (``svm``, ``linear-svm``, ``chi2-svm``, ``ridge``,
+  ``rf``);
 * ``c3d`` is the 3D-CNN baseline.
 
 Any parameter of any step is set with ``STEP.PARAM=VALUE`` (``--set lbptop.radius=2``, JSON
 values): the steps of ``lbptop+hog3d-linear-svm`` are ``lbptop``, ``hog3d`` (the extractors),
-``norm`` (histogram normalization), ``svm`` (the classifier; ``rf`` for a forest) and ``search``
+``norm`` (histogram normalization), ``svm`` (the classifier; ``ridge`` or ``rf`` for those) and
+``search``
 (the inner search); ``c3d`` has one step, ``c3d``. Keys are checked against each step's
 ``get_params()`` by :func:`handcrafted_dfer.pipeline.check_spec` before any work, and
 :func:`handcrafted_dfer.pipeline.build_pipeline` turns a spec into a scikit-learn Pipeline.
@@ -25,7 +26,7 @@ __all__ = ["CLASSIFIERS", "FUSION", "EXTRACTOR_NAMES", "DEFAULT_METHOD", "Method
            "parse_setting"]
 
 #: Classifier names of specs (``lbptop-linear-svm``); see :func:`handcrafted_dfer.classify.classifier_recipe`.
-CLASSIFIERS = ("svm", "linear-svm", "chi2-svm", "rf")
+CLASSIFIERS = ("svm", "linear-svm", "chi2-svm", "ridge", "rf")
 #: Extractors of the ``fusion`` feature set, concatenated in this order.
 FUSION = ("lbptop", "hog3d", "flow")
 #: Extractor names of specs.
@@ -102,10 +103,10 @@ class MethodSpec:
 
     @property
     def classifier_step(self) -> str | None:
-        """The spec step of the classifier: ``svm``, ``rf``, or None for ``c3d``."""
+        """The spec step of the classifier: ``svm``, ``ridge``, ``rf``, or None for ``c3d``."""
         if self.classifier is None:
             return None
-        return "rf" if self.classifier == "rf" else "svm"
+        return self.classifier if self.classifier in ("ridge", "rf") else "svm"
 
     @property
     def steps(self) -> tuple:

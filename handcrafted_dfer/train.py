@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .config import Experiment, RunOptions
@@ -9,7 +11,8 @@ from .errors import DatasetLayoutError
 from .evaluate.clips import prepare_clips
 from .evaluate.runner import load_experiment_dataset, recorded_warnings
 from .modelfile import TrainedModel
-from .pipeline import build_pipeline, fit_pipeline, resolved_settings, without_run_options
+from .pipeline import (build_pipeline, fit_pipeline, resolved_settings, split_features,
+                       without_run_options)
 
 __all__ = ["train_model"]
 
@@ -46,7 +49,10 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
     TrainedModel
         The fitted pipeline (run options reset, ready for :func:`~handcrafted_dfer.modelfile.save_model`)
         with its labels, preprocessing and metadata: the method, its resolved settings, the inner
-        search's decision, the training set (clips, subjects, skipped) and the warnings recorded.
+        search's decision, the training set (clips, subjects, skipped), the warnings recorded and,
+        for a handcrafted method, ``feature_mean``: the mean feature row of the training clips
+        (the reference that :func:`~handcrafted_dfer.explain.occlusion.block_occlusion` puts in
+        place of a removed block).
 
     Raises
     ------
@@ -62,6 +68,8 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
     (spec,) = experiment.methods
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
+    experiment = dataclasses.replace(experiment,
+                                     preprocess=experiment.preprocess.for_dataset(dataset))
     pipeline = build_pipeline(spec, seed=experiment.seed, preprocess=experiment.preprocess,
                               run=run)
     _check_labels(pipeline, dataset, dataset.y,
@@ -72,7 +80,15 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
         y, subjects = dataset.y[ok], dataset.subjects[ok]
         _check_labels(pipeline, dataset, y, what=f"the {int(ok.sum())} of {len(ok)} clips that "
                       f"could be preprocessed (see the skipped clips)")
-        fit_pipeline(pipeline, prepared.clips[ok], y, subjects)
+        clips = prepared.clips[ok]  # read from the cache as they are needed
+        features, head = split_features(pipeline)
+        if features is None:
+            fit_pipeline(pipeline, clips, y, subjects)
+            reference = {}
+        else:  # the same fit (the feature step is stateless), keeping the rows for their mean
+            rows = features.fit_transform(clips)
+            fit_pipeline(head, rows, y, subjects)
+            reference = {"feature_mean": rows.mean(axis=0).tolist()}
     last = pipeline.steps[-1][1]
     metadata = {
         "method": spec.name,
@@ -90,6 +106,7 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
                                           for c in range(len(dataset.labels))},
                          "skipped": prepared.skipped, "synthetic": dataset.name == "synthetic"},
         "warnings": messages,
+        **reference,
     }
     return TrainedModel(pipeline=without_run_options(pipeline), labels=tuple(dataset.labels),
                         config=experiment.preprocess, metadata=metadata)

@@ -1,10 +1,13 @@
 """Frame readers: video files, folders of frame images, and NumPy arrays, one frame at a time.
 
 :func:`open_video` is the single entry point. It checks the source at once (a missing path, an
-empty or undecodable file, or an empty frame folder raises
+empty, text or undecodable file, or an empty frame folder raises
 :class:`~handcrafted_dfer.errors.VideoReadError` before any work is done) and returns a
 :class:`FrameStream`, which can be iterated more than once and never holds the whole video in
-memory.
+memory. Whether a file is a video is decided by opening it with OpenCV's FFmpeg backend and
+decoding its first frame, not by its suffix: any container FFmpeg reads works (mp4, avi, mov, mkv,
+webm, flv, mpg, m4v, wmv, ts, ...). Files with a frame-image suffix (:data:`FRAME_EXTENSIONS`) are
+read as one-frame images, and text files are refused (FFmpeg would render them as video).
 
 Frame counts stored in video containers are not trusted: ``n_frames_hint`` is only the container's
 claim, and ``n_frames`` is set to the number of frames actually decoded once a pass has finished.
@@ -17,6 +20,7 @@ the stream cleanly.
 
 from __future__ import annotations
 
+import codecs
 import os
 import pathlib
 import re
@@ -38,8 +42,10 @@ __all__ = [
     "to_uint8",
 ]
 
-#: Suffixes (lower case) read as video files through OpenCV.
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
+#: Suffixes (lower case) of common video containers, which dataset folders list as clips.
+#: :func:`open_video` does not depend on them: it reads any file FFmpeg decodes.
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".flv", ".mpg", ".mpeg", ".m4v",
+                    ".wmv", ".asf", ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".vob", ".mxf")
 #: Suffixes (lower case) of the images of a frame folder.
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 #: Frame rate assumed for frame folders and arrays when none is given.
@@ -191,24 +197,58 @@ class FrameStream:
                 raise VideoReadError(file, f"unsupported image: {exc}") from exc
 
 
+#: What a readable source is, for error messages.
+_EXPECTED = ("expected a video in a container FFmpeg decodes (mp4, avi, mov, mkv, webm, flv, "
+             f"...), a frame image ({', '.join(FRAME_EXTENSIONS)}) or a folder of frame images")
+
+
+def _backend() -> tuple[int, str]:
+    """OpenCV's FFmpeg backend where this build has it, else any backend; and its description."""
+    if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG):
+        return cv2.CAP_FFMPEG, "OpenCV's FFmpeg backend (cv2.VideoCapture with cv2.CAP_FFMPEG)"
+    return cv2.CAP_ANY, "OpenCV's video backends (this OpenCV build has no FFmpeg)"
+
+
 def _open_capture(path: str) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(path)
+    backend, tried = _backend()
+    capture = cv2.VideoCapture(path, backend)
     if not capture.isOpened():
         capture.release()
-        raise VideoReadError(path, "OpenCV cannot open this file; expected a readable video "
-                                   f"({', '.join(VIDEO_EXTENSIONS)})")
+        raise VideoReadError(path, f"{tried} cannot open this file; {_EXPECTED}")
     return capture
+
+
+def _is_text(path: str) -> bool:
+    """Whether the first 4 KiB of a file are UTF-8 text (no control bytes but tabs, newlines,
+    backspace and ESC)."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if any(b < 0x20 and b not in b"\t\n\r\f\b\x1b" for b in head):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _probe_video(path: str) -> tuple[float, int | None]:
     """Open a video, decode its first frame, and return (fps, declared frame count)."""
-    if os.path.getsize(path) == 0:
-        raise VideoReadError(path, "the file is empty; expected a video")
+    try:
+        empty, text = os.path.getsize(path) == 0, _is_text(path)
+    except OSError as exc:
+        raise VideoReadError(path, f"the file cannot be read ({exc.strerror}); "
+                                   f"{_EXPECTED}") from exc
+    if empty:
+        raise VideoReadError(path, f"the file is empty; {_EXPECTED}")
+    if text:
+        raise VideoReadError(path, f"this is a text file, not a video; {_EXPECTED}")
     capture = _open_capture(path)
     try:
         ok, frame = capture.read()
         if not ok or frame is None:
-            raise VideoReadError(path, "no frame could be decoded; expected a readable video")
+            raise VideoReadError(path, f"{_backend()[1]} opened this file but decoded no "
+                                       f"frame; {_EXPECTED}")
         fps = capture.get(cv2.CAP_PROP_FPS)
         count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
     finally:
@@ -234,10 +274,11 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
     Parameters
     ----------
     source : str, path-like, list, tuple or ndarray
-        A video file (suffix in :data:`VIDEO_EXTENSIONS`), a folder of frame images (suffixes in
-        :data:`FRAME_EXTENSIONS`, sorted numerically), a list or tuple of image files read in the
-        order given (``FrameStream.path`` is then the first), or an array ``[N, H, W]`` (grey) or
-        ``[N, H, W, 3]`` (BGR) of uint8 (or uint16, scaled to 8 bits).
+        A video file (any container FFmpeg decodes, whatever its suffix), a frame image or a
+        folder of frame images (suffixes in :data:`FRAME_EXTENSIONS`, sorted numerically), a list
+        or tuple of image files read in the order given (``FrameStream.path`` is then the first),
+        or an array ``[N, H, W]`` (grey) or ``[N, H, W, 3]`` (BGR) of uint8 (or uint16, scaled to
+        8 bits).
     fps : float, optional
         Frame rate of a folder or array (default :data:`DEFAULT_FPS`); for a video file it
         overrides the container's value.
@@ -249,9 +290,9 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
     Raises
     ------
     VideoReadError
-        If the path is missing, has an unsupported suffix, is an empty or undecodable file, or is
-        a folder without frame images; if a list is empty or names a missing or non-image file;
-        or if an array holds no frames.
+        If the path is missing, is an empty, text or undecodable file (the message says what was
+        tried), or is a folder without frame images; if a list is empty or names a missing or
+        non-image file; or if an array holds no frames.
     ValueError
         If ``fps`` is not positive, or an array has the wrong shape or dtype.
     """
@@ -283,13 +324,9 @@ def open_video(source: str | os.PathLike | np.ndarray | list | tuple, *,
         return FrameStream(kind="folder", path=str(path), fps=fps or DEFAULT_FPS,
                            n_frames_hint=len(files), files=files)
     if not path.exists():
-        raise VideoReadError(path, "no such file or folder; expected a video file or a frame "
-                             "folder")
+        raise VideoReadError(path, f"no such file or folder; {_EXPECTED}")
     if path.suffix.lower() in FRAME_EXTENSIONS:
         return FrameStream(kind="folder", path=str(path), fps=fps or DEFAULT_FPS,
                            n_frames_hint=1, files=[path])
-    if path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise VideoReadError(path, "unsupported file type; expected a video "
-                                   f"({', '.join(VIDEO_EXTENSIONS)}) or a frame folder")
     container_fps, count = _probe_video(str(path))
     return FrameStream(kind="video", path=str(path), fps=fps or container_fps, n_frames_hint=count)

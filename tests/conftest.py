@@ -19,7 +19,7 @@ def shared_videos() -> pathlib.Path:
     return SHARED_VIDEOS
 
 
-def write_video(path, frames, fps: float = 25.0) -> pathlib.Path:
+def write_video(path, frames, fps: float = 25.0, fourcc: str | None = None) -> pathlib.Path:
     """Write grey or BGR uint8 frames to ``path`` with OpenCV (mp4v for .mp4/.mov, MJPG for .avi).
 
     Parameters
@@ -27,12 +27,14 @@ def write_video(path, frames, fps: float = 25.0) -> pathlib.Path:
     path : str or Path
     frames : sequence of ndarray, each (H, W) or (H, W, 3) uint8
     fps : float
+    fourcc : str, optional
+        Four-character codec code, instead of the one chosen by the suffix.
     """
     path = pathlib.Path(path)
     frames = [np.asarray(f) for f in frames]
     h, w = frames[0].shape[:2]
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
-    writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
+    fourcc = fourcc or ("MJPG" if path.suffix.lower() == ".avi" else "mp4v")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV could not open a video writer for {path}")
     for f in frames:
@@ -41,7 +43,7 @@ def write_video(path, frames, fps: float = 25.0) -> pathlib.Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def video_writer():
     """The :func:`write_video` helper, as a fixture."""
     return write_video

@@ -36,22 +36,22 @@ class TestHistogramNormalizer:
                   [0.0, 0.0, 5.0, 0.0, 5.0]])
 
     def test_l1_per_segment(self):
-        out = HistogramNormalizer("l1", segments=[2, 3]).fit_transform(self.X)
+        out = HistogramNormalizer("l1", segments=[2, 3], balance=False).fit_transform(self.X)
         expected = np.array([[0.25, 0.75, 0.5, 0.5, 0.0],
                              [0.0, 0.0, 0.5, 0.0, 0.5]])  # the empty first block stays zero
         np.testing.assert_allclose(out, expected)
 
     def test_l1_whole_row(self):
-        out = HistogramNormalizer("l1").fit_transform(self.X)
+        out = HistogramNormalizer("l1", balance=False).fit_transform(self.X)
         np.testing.assert_allclose(out, self.X / self.X.sum(axis=1, keepdims=True))
 
     def test_hellinger_is_sqrt_of_l1(self):
-        out = HistogramNormalizer("hellinger", segments=[2, 3]).fit_transform(self.X)
+        out = HistogramNormalizer("hellinger", segments=[2, 3], balance=False).fit_transform(self.X)
         np.testing.assert_allclose(out[0, :2], np.sqrt([0.25, 0.75]))
         np.testing.assert_allclose((out ** 2)[:, 2:].sum(axis=1), [1.0, 1.0])
 
     def test_chi2_map(self):
-        out = HistogramNormalizer("chi2").fit_transform(self.X)
+        out = HistogramNormalizer("chi2", balance=False).fit_transform(self.X)
         l1 = self.X / self.X.sum(axis=1, keepdims=True)
         np.testing.assert_allclose(out, AdditiveChi2Sampler(sample_steps=2).fit_transform(l1))
         assert out.shape == (2, 15)
@@ -63,6 +63,32 @@ class TestHistogramNormalizer:
     def test_segments_must_cover(self):
         with pytest.raises(ValueError, match="segments sum to 4"):
             HistogramNormalizer("l1", segments=[2, 2]).fit(self.X)
+
+    def test_balance_gives_each_family_unit_mean_norm_on_the_training_rows(self):
+        rng = np.random.default_rng(1)
+        X = rng.random((20, 10)) * np.r_[np.ones(4), 30 * np.ones(6)]  # two families, 4 + 6
+        norm = HistogramNormalizer("l1", segments=[4, 3, 3], families=[4, 6]).fit(X)
+        out = norm.transform(X)
+        plain = HistogramNormalizer("l1", segments=[4, 3, 3], balance=False).fit_transform(X)
+        for columns in (slice(0, 4), slice(4, 10)):
+            np.testing.assert_allclose(np.linalg.norm(out[:, columns], axis=1).mean(), 1.0)
+            factor = 1 / np.linalg.norm(plain[:, columns], axis=1).mean()
+            np.testing.assert_allclose(out[:, columns], plain[:, columns] * factor)
+        # new rows get the training factors, not their own
+        new = rng.random((3, 10))
+        expected = HistogramNormalizer("l1", segments=[4, 3, 3], balance=False).fit_transform(new)
+        np.testing.assert_allclose(norm.transform(new)[:, :4], expected[:, :4] * norm.scales_[0])
+
+    def test_balance_follows_the_chi2_map(self):
+        X = np.random.default_rng(2).random((10, 6))
+        out = HistogramNormalizer("chi2", segments=[2, 4], families=[2, 4]).fit_transform(X)
+        columns = np.tile(np.repeat([0, 1], [2, 4]), 3)  # the map repeats the inputs 3 times
+        for k in (0, 1):
+            np.testing.assert_allclose(np.linalg.norm(out[:, columns == k], axis=1).mean(), 1.0)
+
+    def test_families_must_cover(self):
+        with pytest.raises(ValueError, match="families sum to 3"):
+            HistogramNormalizer("l1", families=[1, 2]).fit(self.X)
 
     def test_unknown_method(self):
         with pytest.raises(ValueError, match="unknown histogram normalization"):
@@ -129,7 +155,7 @@ class TestGuardedSearch:
     def test_tiny_inner_folds_keep_the_default(self):
         X, y, groups = histogram_data(n_per_class=4, n_subjects=4)  # 4 clips/class, 3 folds
         clf = _linear().fit(X, y, groups=groups)
-        assert clf.best_params_ == {"svm__C": 1.0}
+        assert clf.best_params_ == classifier_recipe("linear-svm").default
         assert "inner folds too small" in clf.search_cv_ and clf.search_scores_ is None
 
     def test_a_clear_winner_replaces_the_default(self):
@@ -190,9 +216,25 @@ def test_linear_svms_match_libsvm_linear_kernel(name):
     X, y, groups = histogram_data()
     clf = _search(name)
     clf.set_params(subjectsearchclassifier__param_grid={"svm__C": [1.0]},
-                   subjectsearchclassifier__default=None)
+                   subjectsearchclassifier__default=None,
+                   subjectsearchclassifier__estimator__svm__tol=1e-10)  # solve to the optimum
     clf.fit(X, y, subjectsearchclassifier__groups=groups)
     norm = HistogramNormalizer("chi2" if name == "chi2-svm" else "hellinger", [8, 8])
     Z = norm.fit_transform(X)
-    oracle = SVC(kernel="linear", class_weight="balanced", C=1.0).fit(Z, y)
+    oracle = SVC(kernel="linear", class_weight="balanced", C=1.0, tol=1e-10).fit(Z, y)
+    np.testing.assert_allclose(clf.decision_function(X), oracle.decision_function(Z), atol=1e-8)
+
+
+def test_rbf_svm_is_scikit_learns_rbf_with_gamma_scale():
+    """The callable RBF kernel gives the model of SVC(kernel="rbf", gamma="scale")."""
+    from sklearn.svm import SVC
+
+    X, y, groups = histogram_data()
+    clf = _search("svm")
+    clf.set_params(subjectsearchclassifier__param_grid={"svm__C": [10.0]},
+                   subjectsearchclassifier__default=None,
+                   subjectsearchclassifier__estimator__svm__tol=1e-10)
+    clf.fit(X, y, subjectsearchclassifier__groups=groups)
+    Z = HistogramNormalizer("hellinger", [8, 8]).fit_transform(X)
+    oracle = SVC(kernel="rbf", gamma="scale", class_weight="balanced", C=10.0, tol=1e-10).fit(Z, y)
     np.testing.assert_allclose(clf.decision_function(X), oracle.decision_function(Z), atol=1e-8)

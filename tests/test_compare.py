@@ -153,3 +153,33 @@ def test_compare_has_no_features_option_and_checks_positive_integers(capsys):
     err = capsys.readouterr().err
     assert "unrecognized arguments: --features" in err
     assert "expected a positive integer; got 0" in err and "got 'x'" in err
+
+
+def test_a_test_dataset_fills_the_generalisation_row(tiny, tmp_path):
+    """With a second dataset the comparison also trains on all of the first and tests on the
+    second; the Table-1 generalisation row then holds those scores, not 'not measured'."""
+    import shutil
+
+    root, cache = tiny
+    dataset = load_synthetic(root, progress=False, **TINY)
+    other = tmp_path / "other"
+    for clip in dataset.clips:
+        if clip.label in ("happiness", "surprise", "anger"):
+            shutil.copytree(clip.path, other / clip.label.capitalize() / clip.id)
+    experiment = Experiment(DatasetRef("synthetic", str(root), dict(TINY)),
+                            parse_methods("lbptop-linear-svm"), protocol="kfold", folds=3,
+                            preprocess=CONFIG, test_dataset=DatasetRef("folder", str(other)))
+    report = run_comparison(experiment, RunOptions(cache_dir=str(cache)),
+                            ComparisonOptions(fractions=(), importance_repeats=1, top=1))
+    comparison = report["comparison"]
+    assert comparison["test_dataset"] == "folder"
+    assert sorted(comparison["cross_dataset"]["kept"]) == ["anger", "happiness", "surprise"]
+    scores = comparison["generalisation_results"]["lbptop-linear-svm"]
+    assert 0 <= scores["accuracy"] <= 1
+    # the main evaluation is still the 3-fold protocol on the first dataset alone
+    assert report["protocol"] == "kfold" and report["n_clips"] == 42
+    from handcrafted_dfer.report import summary_tables
+
+    row = next(line for line in summary_tables(report).splitlines()
+               if line.startswith("| generalisation"))
+    assert "on folder" in row and "not measured" not in row

@@ -122,9 +122,11 @@ class TestFramePatterns:
             label, subject, values = expected[clip.id]
             assert (clip.label, clip.subject) == (label, subject)
             assert ds.labels[clip.label_index] == label
-            assert clip.path == str(tmp_path / clip.id.split("/")[0])
+            # path names the clip inside its class folder; it is not on disk (read .source)
+            assert clip.path == str(tmp_path / clip.id) and not os.path.exists(clip.path)
             assert clip.source == list(clip.extra["files"])
-            assert [os.path.dirname(f) for f in clip.source] == [clip.path] * len(values)
+            folder = str(tmp_path / clip.id.split("/")[0])
+            assert [os.path.dirname(f) for f in clip.source] == [folder] * len(values)
             stream = open_video(clip.source)  # the reader takes the file list as it is
             assert [int(f[0, 0]) for f in stream] == values
             assert stream.n_frames == len(values)

@@ -6,7 +6,7 @@ import typing
 
 import pytest
 
-from handcrafted_dfer.commands._args import key_value
+from handcrafted_dfer.cli import build_parser
 from handcrafted_dfer.datasets import DATASETS, load_dataset, loader, loader_options
 from handcrafted_dfer.datasets._options import parse_options
 from handcrafted_dfer.datasets.synthetic import load_synthetic
@@ -23,7 +23,9 @@ def ckplus(tmp_path):
 
 def from_cli(text: str) -> dict:
     """What ``--dataset-option TEXT`` hands to :func:`load_dataset`."""
-    return dict([key_value(text)])
+    args = build_parser().parse_args(["evaluate", "--dataset", "ckplus", "--dataset-option", text,
+                                      "--report", "r.json"])
+    return dict(args.dataset_options)
 
 
 @pytest.mark.parametrize("text", ["include_neutral=False", "include_neutral=false",

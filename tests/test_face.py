@@ -10,7 +10,7 @@ import pytest
 from handcrafted_dfer.clip import AlignedClip
 from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.errors import NoFaceError
-from handcrafted_dfer.face.detect import box_iou, choose_face, detect_faces
+from handcrafted_dfer.face.detect import FaceFinder, box_iou, choose_face, detect_faces
 from handcrafted_dfer.face.preprocess import preprocess_video, track_and_align
 from handcrafted_dfer.face.temporal import resample_clip
 from handcrafted_dfer.face.track import INTERPOLATED, MISSING, TRACKED, TrackedFrame, fill_gaps
@@ -167,3 +167,98 @@ def test_preprocess_array_to_fixed_length(shared_videos):
     frames = [f for _, f in zip(range(10), open_video(shared_videos / "single_face.mp4"))]
     clip = preprocess_video(np.stack(frames), PreprocessConfig(size=64, frames=16))
     assert clip.frames.shape == (16, 64, 64) and clip.valid.all() and clip.fps == 25.0
+
+
+def _composite(frames, placements, n):
+    """``n`` grey 640x360 frames of a flat background with real frames pasted at reduced scale.
+
+    ``placements``: ``(first source frame, scale, top, left, first output frame)`` per paste.
+    """
+    out = []
+    for k in range(n):
+        canvas = np.full((360, 640, 3), 110, np.uint8)
+        for first, scale, top, left, appears in placements:
+            if k >= appears:
+                patch = cv2.resize(frames[first + k], None, fx=scale, fy=scale,
+                                   interpolation=cv2.INTER_AREA)
+                canvas[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+        out.append(canvas)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_face_videos(shared_videos, video_writer, tmp_path_factory):
+    """Videos of faces 45-110 px wide in 640x360 frames (WolfgangLanger's 216-259 px face at
+    0.2-0.42 scale), written and decoded for real: name -> path."""
+    video = open_video(shared_videos / "WolfgangLanger_Pexels.mp4")
+    source = [f for _, f in zip(range(180), video)]
+    folder = tmp_path_factory.mktemp("small_faces")
+    layouts = {
+        "two_faces": [(0, 0.42, 150, 330, 0), (100, 0.21, 60, 60, 0)],  # ~100 px and ~50 px
+        "one_small_face_appearing": [(60, 0.2, 200, 300, 23)],  # ~48 px, from frame 23 on
+    }
+    return {name: video_writer(folder / f"{name}.mp4", _composite(source, layout, 75), fps=24)
+            for name, layout in layouts.items()}
+
+
+def _upsampled_oracle(path, stride=5):
+    """dlib's HOG detector at full resolution with one upsampling: face widths per sampled frame."""
+    detector = dlib.get_frontal_face_detector()
+    return {k: [r.width() for r in detector(_grey(frame), 1)]
+            for k, frame in enumerate(open_video(path)) if k % stride == 0}
+
+
+@pytest.mark.slow
+class TestSmallFaces:
+    @pytest.mark.parametrize("name,appears", [("two_faces", 0), ("one_small_face_appearing", 23)])
+    def test_found_where_the_upsampled_detector_finds_one(self, small_face_videos, name, appears):
+        oracle = _upsampled_oracle(small_face_videos[name])
+        widths = [w for found in oracle.values() for w in found]
+        assert widths and 40 <= min(widths) and max(widths) <= 115  # faces 45-110 px wide
+        clip, _ = track_and_align(small_face_videos[name])
+        with_face = [k for k, found in oracle.items() if found]
+        assert np.mean([clip.valid[k] for k in with_face]) >= 0.95
+        assert not clip.valid[:appears].any()  # no face before the small one appears
+
+    def test_the_fast_pass_alone_misses_them(self, small_face_videos):
+        """With min_face above what the reduced copy sees, nothing is found: the small-face
+        search is what finds these faces."""
+        with pytest.raises(NoFaceError, match="0 of 75 frames"):
+            track_and_align(small_face_videos["two_faces"], PreprocessConfig(min_face=160))
+
+
+class TestFaceFinder:
+    def test_small_search_only_where_the_fast_pass_cannot_see(self):
+        assert FaceFinder(min_face=40).needs_small(640)  # reduced copy sees faces >= 160 px
+        assert not FaceFinder(min_face=160).needs_small(640)
+        assert FaceFinder(min_face=40).needs_small(320)  # full width, but 40 < 80 px
+        assert FaceFinder(min_face=40).small_scale() == 2.0  # dlib's one upsampling
+
+    def test_around_finds_a_small_face_at_a_fixed_cost(self, shared_videos):
+        grey = _grey(next(iter(open_video(shared_videos / "WolfgangLanger_Pexels.mp4"))))
+        canvas = np.full((360, 640), 110, np.uint8)
+        small = cv2.resize(grey, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA)
+        canvas[100:100 + small.shape[0], 200:200 + small.shape[1]] = small
+        truth = dlib.get_frontal_face_detector()(canvas, 1)
+        assert len(truth) == 1
+        truth = np.array([truth[0].left(), truth[0].top(), truth[0].right() + 1,
+                          truth[0].bottom() + 1], float)
+        finder = FaceFinder()
+        assert len(finder.fast(canvas)) == 0
+        found = finder.around(canvas, truth + [3, -2, 3, -2])  # a box predicted one frame late
+        assert len(found) >= 1 and box_iou(found[0], truth) > 0.6
+        full = finder.small(canvas)
+        assert len(full) == 1 and box_iou(full[0], truth) > 0.6
+
+
+@pytest.mark.slow
+def test_cnn_detector_finds_the_face_on_real_footage(shared_videos):
+    frames = [_grey(f) for _, f in zip(range(12), open_video(shared_videos / "single_face.mp4"))]
+    hog = dlib.get_frontal_face_detector()(frames[0], 0)[0]
+    truth = np.array([hog.left(), hog.top(), hog.right() + 1, hog.bottom() + 1], float)
+    boxes = detect_faces(frames[0], detector="cnn")
+    assert len(boxes) == 1 and box_iou(boxes[0], truth) > 0.6  # HOG-like box after calibration
+    clip = preprocess_video(np.stack(frames), PreprocessConfig(detector="cnn", size=64, frames=12))
+    assert clip.valid.all()
+    eyes = clip.landmarks[:, 36:48].reshape(-1, 2, 6, 2).mean(axis=2)
+    assert np.abs(eyes[:, 0, 1] - eyes[:, 1, 1]).max() < 3  # aligned: eyes level

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.pipeline import FeatureUnion
 
 from handcrafted_dfer.clip import AlignedClip
@@ -29,3 +30,20 @@ def test_feature_union_of_lbptop_hog3d_and_flow():
     bare = np.concatenate([est.get_feature_names_out() for _, est in parts])
     assert len(set(bare)) == len(bare)
     assert {n.split("/")[0] for n in bare} == {"lbptop", "hog3d", "hof", "mbhx", "mbhy"}
+
+
+@pytest.mark.parametrize("make", [lambda m: LBPTOP(grid=(1, 2, 2), mirror=m),
+                                  lambda m: HOG3D(grid=(1, 2, 2), mirror=m),
+                                  lambda m: OpticalFlowFeatures(grid=(1, 2, 2), mirror=m)])
+def test_mirror_averages_the_clip_and_its_mirror_image(make):
+    """mirror=True is, by definition, the mean of the rows of a clip and of its mirror image (the
+    oracle: the extractor without mirror on both); a clip and its mirror then get one row."""
+    rng = np.random.default_rng(4)
+    volume = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
+    flipped = np.ascontiguousarray(volume[:, :, ::-1])
+    plain = make(False).fit([volume])
+    expected = (plain.transform([volume]) + plain.transform([flipped])) / 2
+    mirrored = make(True).fit([volume])
+    np.testing.assert_allclose(mirrored.transform([volume]), expected, atol=1e-12)
+    np.testing.assert_allclose(mirrored.transform([flipped]), expected, atol=1e-12)
+    assert not np.allclose(plain.transform([volume]), expected)  # the mirror does change rows

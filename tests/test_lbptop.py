@@ -270,7 +270,7 @@ class TestLBPTOP:
     def test_parameters_untouched_and_clonable(self):
         est = LBPTOP(P=(8, 4, 4), radius=[1, 2, 2], grid=(2, 2, 2))
         assert est.get_params() == {"P": (8, 4, 4), "radius": [1, 2, 2], "mapping": "nri_uniform",
-                                    "grid": (2, 2, 2), "overlap": 0.0}
+                                    "grid": (2, 2, 2), "overlap": 0.0, "mirror": False}
         assert clone(est).get_params() == est.get_params()
         assert LBPTOP().get_params()["grid"] == (1, 4, 4)
         assert isinstance(make_extractor("lbptop"), LBPTOP)

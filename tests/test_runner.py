@@ -219,3 +219,42 @@ def test_interrupted_write_leaves_no_entry(tmp_path):
         atomic_write(tmp_path / "features" / "x" / "k.npz", failing_writer)
     assert store.load_features("x", "k") is None
     assert os.listdir(tmp_path / "features" / "x") == []
+
+
+def test_cross_dataset_trains_on_one_and_tests_on_the_other(tiny_dataset, tmp_path):
+    """--test-dataset: the folds are (all of the first, all of the second) on their common
+    classes; the classes only one of them has are dropped and listed."""
+    import json
+    import shutil
+
+    from handcrafted_dfer.cli import main
+
+    # a test set in the folder layout: the good synthetic sequences, spelled as a user might
+    test_root = tmp_path / "other"
+    spelling = {"happiness": "Happy", "surprise": "surprised"}
+    good = [c for c in tiny_dataset.clips if c.subject != "S999"]
+    for clip in good:
+        shutil.copytree(clip.path, test_root / spelling[clip.label] / f"{clip.subject}_{clip.id}")
+    (test_root / "calm").mkdir()  # a class the training set lacks
+    shutil.copytree(good[0].path, test_root / "calm" / "c1")
+    shutil.copytree(good[1].path, test_root / "calm" / "c2")
+    report_path = tmp_path / "cross.json"
+    status = main(["evaluate", "--dataset", "synthetic", "--root", tiny_dataset.root,
+                   "--dataset-option", "subjects=3", "--dataset-option", "clips_per_class=1",
+                   "--dataset-option", "frames=[12,14]", "--test-dataset", "folder",
+                   "--test-root", str(test_root), "--methods", "lbptop-linear-svm",
+                   "--cache", str(tmp_path / "cache"), "--report", str(report_path),
+                   "--quiet"])
+    assert status == 0
+    report = json.loads(report_path.read_text())
+    cross = report["cross_dataset"]
+    assert report["protocol"] == "cross-dataset" and report["n_folds"] == 1
+    assert cross["train"] == "synthetic" and cross["test"] == "folder"
+    assert sorted(cross["kept"]) == ["happiness", "surprise"] == sorted(report["labels"])
+    # synthetic's other five classes and the test set's "calm"
+    assert sorted(cross["dropped"]) == ["anger", "calm", "disgust", "fear", "neutral", "sadness"]
+    (result,) = report["results"]
+    # every test clip of a kept class is tested once; the training side is the synthetic set
+    assert sum(map(sum, result["confusion"])) == len(good)
+    assert result["fold_details"][0]["n_train"] == 6 and result["fold_details"][0]["n_test"] == 6
+    assert "Trained on all of **synthetic**" in report_path.with_suffix(".md").read_text()

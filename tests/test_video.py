@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.errors import VideoReadError
+from handcrafted_dfer.face.preprocess import preprocess_video
 from handcrafted_dfer.video import DEFAULT_FPS, list_frame_files, open_video
 
 
@@ -123,6 +125,69 @@ class TestVideoFile:
         path.write_text("x")
         with pytest.raises(VideoReadError, match="clip.xyz"):
             open_video(path)
+
+
+#: Containers other than the usual four, with the fourccs OpenCV's writer may use for them.
+CONTAINERS = {".flv": ("FLV1",), ".webm": ("VP80", "VP90")}
+
+
+def _write_container(write_video, path, frames, fps=15):
+    """Write ``frames`` with the first fourcc of :data:`CONTAINERS` this OpenCV build encodes."""
+    fourccs = CONTAINERS[path.suffix]
+    for fourcc in fourccs:
+        try:
+            return write_video(path, frames, fps=fps, fourcc=fourcc)
+        except RuntimeError:
+            continue
+    pytest.skip(f"this OpenCV build has no encoder for {path.suffix} (tried {', '.join(fourccs)})")
+
+
+class TestAnyContainer:
+    """Whether a file is a video is decided by decoding it, not by its suffix."""
+
+    @pytest.mark.parametrize("suffix", sorted(CONTAINERS))
+    def test_written_by_opencv_decodes(self, tmp_path, video_writer, suffix):
+        path = _write_container(video_writer, tmp_path / f"clip{suffix}", _frames(12, 48, 64))
+        stream = open_video(path)
+        frames = list(stream)
+        assert len(frames) == 12 and frames[0].shape == (48, 64, 3)
+        np.testing.assert_allclose([f.mean() for f in frames], [10 * k for k in range(12)], atol=6)
+        assert stream.fps == pytest.approx(15, abs=0.01)
+
+    @pytest.mark.parametrize("suffix", sorted(CONTAINERS))
+    def test_real_face_preprocesses(self, tmp_path, video_writer, shared_videos, suffix):
+        source = [f for _, f in zip(range(15), open_video(shared_videos / "single_face.mp4"))]
+        path = _write_container(video_writer, tmp_path / f"face{suffix}", source, fps=30)
+        clip = preprocess_video(path, PreprocessConfig(size=64, frames=8))
+        assert clip.frames.shape == (8, 64, 64) and clip.valid.all()
+        assert clip.source == str(path) and clip.fps == pytest.approx(30, abs=0.01)
+
+    def test_the_suffix_does_not_matter(self, tmp_path, video_writer):
+        real = video_writer(tmp_path / "clip.mp4", _frames(8, 48, 64), fps=15)
+        odd = tmp_path / "clip.data"
+        odd.write_bytes(real.read_bytes())
+        assert len(list(open_video(odd))) == 8
+
+    def test_text_is_not_a_video_whatever_the_suffix(self, tmp_path):
+        """FFmpeg would render a .txt file as video frames (its tty demuxer): refused by content."""
+        for name in ("notes.txt", "notes.webm"):
+            path = tmp_path / name
+            path.write_text("this is not a video\n" * 50)
+            with pytest.raises(VideoReadError, match=f"{name}: this is a text file"):
+                open_video(path)
+
+    def test_undecodable_file_names_the_file_and_what_was_tried(self, tmp_path):
+        path = tmp_path / "garbage.flv"
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
+        with pytest.raises(VideoReadError, match="garbage.flv") as info:
+            open_video(path)
+        assert "FFmpeg" in str(info.value) and "expected a video" in str(info.value)
+
+    def test_a_frame_image_stays_an_image(self, tmp_path):
+        path = tmp_path / "face.png"
+        cv2.imwrite(str(path), np.full((8, 8), 77, np.uint8))
+        stream = open_video(path)
+        assert stream.n_frames == 1 and [int(f[0, 0]) for f in stream] == [77]
 
 
 class TestRealVideos:

@@ -9,6 +9,7 @@ not evidence.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import time
@@ -16,7 +17,7 @@ import time
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["window_bounds", "predict_video", "plot_timeline"]
+__all__ = ["window_bounds", "predict_video", "predict_windows", "plot_timeline"]
 
 
 def window_bounds(n_frames: int, window: int, stride: int) -> np.ndarray:
@@ -69,17 +70,42 @@ def predict_video(source, model, *, window: int = 16, stride: int = 4,
         the probabilities are its calibrated ``predict_proba``.
     """
     from ..face.preprocess import preprocess_video
-    from ..face.temporal import resample_clip
 
     start = time.perf_counter()
     aligned = preprocess_video(source, model.config, keep_length=True, progress=progress)
+    result = predict_windows(aligned, model, window=window, stride=stride,
+                             min_valid_fraction=min_valid_fraction)
+    result["video"] = str(source) if not isinstance(source, np.ndarray) else "<array>"
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def predict_windows(aligned, model, *, window: int = 16, stride: int = 4,
+                    min_valid_fraction: float = 0.5) -> dict:
+    """:func:`predict_video` on a video already tracked and aligned at its own length.
+
+    Parameters
+    ----------
+    aligned : AlignedClip
+        Every source frame (``preprocess_video(..., keep_length=True)``).
+    model, window, stride, min_valid_fraction
+        As in :func:`predict_video`.
+
+    Returns
+    -------
+    dict
+        As :func:`predict_video` returns, with ``video`` the clip's source and ``seconds`` the
+        time spent here.
+    """
+    from ..face.temporal import resample_clip
+
+    start = time.perf_counter()
     bounds = window_bounds(aligned.n_frames, window, stride)
     valid = np.array([aligned.valid[a:b].mean() for a, b in bounds])
     with_face = np.flatnonzero(valid >= min_valid_fraction)
-    pieces = [resample_clip(type(aligned)(frames=aligned.frames[a:b],
-                                          landmarks=aligned.landmarks[a:b],
-                                          valid=aligned.valid[a:b], fps=aligned.fps,
-                                          source=aligned.source), model.config.frames)
+    pieces = [resample_clip(dataclasses.replace(aligned, frames=aligned.frames[a:b],
+                                                landmarks=aligned.landmarks[a:b],
+                                                valid=aligned.valid[a:b]), model.config.frames)
               for a, b in bounds[with_face]]
     labels = model.class_names
     predicted, proba = [], np.empty((0, len(labels)))
@@ -99,7 +125,7 @@ def predict_video(source, model, *, window: int = 16, stride: int = 4,
             "probabilities": None if p is None else {n: float(v) for n, v in zip(labels, p)},
         })
     return {
-        "video": str(source) if not isinstance(source, np.ndarray) else "<array>",
+        "video": aligned.source,
         "fps": aligned.fps,
         "n_frames": aligned.n_frames,
         "duration_s": aligned.n_frames / aligned.fps,

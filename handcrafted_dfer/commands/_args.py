@@ -13,9 +13,11 @@ import os
 import pathlib
 import sys
 
-__all__ = ["positive_int", "key_value", "add_run_arguments", "add_experiment_arguments",
-           "experiment_from_args", "run_options_from_args", "cache_dir_from_args", "capped_jobs",
-           "run_experiment", "check_output", "check_folder", "check_input"]
+__all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
+           "preprocess_from_args", "model_preprocess_from_args", "add_experiment_arguments",
+           "methods_from_args", "experiment_from_args", "run_options_from_args",
+           "cache_dir_from_args", "capped_jobs", "run_experiment", "check_output", "check_folder",
+           "check_input"]
 
 PROTOCOLS = ("loso", "kfold", "official", "holdout")
 
@@ -51,6 +53,63 @@ def _setting(text: str) -> tuple:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: Flags of :func:`add_preprocess_arguments`, as PreprocessConfig fields.
+PREPROCESS_FLAGS = ("size", "frames", "clahe", "faces", "min_face", "detector", "crop_side",
+                    "crop_centre")
+
+
+def add_preprocess_arguments(parser: argparse.ArgumentParser, *, what: str = "") -> None:
+    """``--size``, ``--frames``, ``--clahe``, ``--faces``, ``--min-face``, ``--detector``,
+    ``--crop-side``, ``--crop-centre`` (each left out keeps the base configuration's value)."""
+    from ..config import PreprocessConfig
+
+    d = PreprocessConfig()
+    parser.add_argument("--size", type=positive_int,
+                        help=f"side of the square aligned face crop in pixels (default {d.size})")
+    parser.add_argument("--frames", type=positive_int,
+                        help=f"frames per clip after temporal normalization (default {d.frames})")
+    parser.add_argument("--clahe", action=argparse.BooleanOptionalAction, default=None,
+                        help="equalise aligned crops with CLAHE (default no)")
+    parser.add_argument("--faces", choices=PreprocessConfig.FACE_MODES,
+                        help="what the frames hold: scenes to detect faces in (detect), face crops "
+                        "(cropped: landmarks fitted inside each) or aligned faces (aligned: only "
+                        "resized, no landmarks); default: what the dataset declares, else detect"
+                        + what)
+    parser.add_argument("--min-face", type=positive_int, metavar="PIXELS",
+                        help="smallest face width searched for, in frame pixels (at least 20; "
+                        f"smaller costs more) (default {d.min_face})")
+    parser.add_argument("--detector", choices=PreprocessConfig.DETECTORS,
+                        help="dlib's HOG detector, or its CNN detector (turned and partly hidden "
+                        f"faces; preprocessing about 7x slower) (default {d.detector})")
+    parser.add_argument("--crop-side", type=float, metavar="UNITS",
+                        help="side of the aligned crop in detector-box units (smaller is tighter) "
+                        f"(default {d.crop_side})")
+    parser.add_argument("--crop-centre", type=float, nargs=2, metavar=("X", "Y"),
+                        help="centre of the aligned crop in detector-box units, y down (default "
+                        f"{d.crop_centre[0]} {d.crop_centre[1]})")
+
+
+def preprocess_from_args(args, base=None):
+    """``base`` (default ``PreprocessConfig()``) with the preprocessing flags that were given."""
+    from ..config import PreprocessConfig
+
+    changes = {k: getattr(args, k) for k in PREPROCESS_FLAGS if getattr(args, k, None) is not None}
+    if "crop_centre" in changes:
+        changes["crop_centre"] = tuple(changes["crop_centre"])
+    return dataclasses.replace(base or PreprocessConfig(), **changes)
+
+
+def model_preprocess_from_args(args, model):
+    """``model`` with the preprocessing flags that were given applied to its configuration
+    (``--faces``, ``--min-face``, ...); ``--size`` and ``--frames`` must keep the model's clip
+    shape (its features were computed on such clips), else ``ValueError``."""
+    config = preprocess_from_args(args, model.config)
+    if config.clip_shape != model.config.clip_shape:
+        raise ValueError(f"--size and --frames must match the model's ({model.config.size} px, "
+                         f"{model.config.frames} frames): its features were computed on such clips")
+    return dataclasses.replace(model, config=config)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> None:
     """``--jobs``, ``--backend``, ``--scheduler``, ``--cache``, ``--quiet``."""
     parser.add_argument("--jobs", type=positive_int, default=jobs_default, metavar="N",
@@ -68,7 +127,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, jobs_default=1) -> Non
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -> None:
+def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str,
+                             protocol: bool | None = None) -> None:
     """Dataset, protocol, preprocessing, methods, ``--set``, seed and ``--config``.
 
     Parameters
@@ -79,9 +139,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
         ``dfer evaluate``) or ``--methods``; ``list``: ``--methods`` only (``dfer compare``);
         ``one``: ``--features``/``--classifier`` or ``--method``, exactly one method
         (``dfer train``).
+    protocol : bool, optional
+        Add ``--protocol`` and ``--folds`` (default: unless ``methods`` is ``one``).
     """
     from ..spec import CLASSIFIERS
     from ..datasets import DATASETS
+
+    if protocol is None:
+        protocol = methods != "one"
 
     parser.add_argument("--config", metavar="EXPERIMENT.toml",
                         help="experiment file (dataset, protocol, preprocessing, methods with "
@@ -94,6 +159,14 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
     parser.add_argument("--dataset-option", action="append", type=key_value, default=None,
                         metavar="KEY=VALUE", dest="dataset_options",
                         help="loader option, e.g. include_neutral=true (repeatable)")
+    if methods != "one":
+        parser.add_argument("--test-dataset", choices=sorted(DATASETS),
+                            help="train on --dataset and test on this one (their common classes; "
+                            "the others are dropped and listed in the report)")
+        parser.add_argument("--test-root", metavar="DIR", help="folder of --test-dataset")
+        parser.add_argument("--test-dataset-option", action="append", type=key_value,
+                            default=None, metavar="KEY=VALUE", dest="test_dataset_options",
+                            help="loader option of --test-dataset (repeatable)")
     if methods in ("features", "one"):
         parser.add_argument("--features", metavar="NAMES",
                             help="extractors concatenated into one descriptor: lbptop, hog3d, "
@@ -115,23 +188,18 @@ def add_experiment_arguments(parser: argparse.ArgumentParser, *, methods: str) -
                         help="set a parameter of a step of every method that has the step, e.g. "
                         "lbptop.radius=2, lbptop.grid=[1,6,6], flow.method=dis, svm.C=10, "
                         "c3d.epochs=30 (repeatable; JSON values; checked before any work)")
-    if methods != "one":
+    if protocol:
         parser.add_argument("--protocol", choices=PROTOCOLS,
                             help="loso (leave one subject out, the default), kfold "
                             "(subject-independent), official (the dataset's folds) or holdout")
         parser.add_argument("--folds", type=positive_int, metavar="K",
                             help="number of folds of --protocol kfold (default 10)")
-    parser.add_argument("--size", type=positive_int, help="side of the aligned face crop "
-                        "(default 96)")
-    parser.add_argument("--frames", type=positive_int,
-                        help="frames per clip after temporal normalization (default 16)")
-    parser.add_argument("--clahe", action=argparse.BooleanOptionalAction, default=None,
-                        help="equalise aligned crops with CLAHE")
+    add_preprocess_arguments(parser)
     parser.add_argument("--seed", type=int, help="random seed of everything random (default 0)")
     add_run_arguments(parser)
 
 
-def _methods_from_args(args, default: str) -> tuple | None:
+def methods_from_args(args, default: str) -> tuple | None:
     """Method specs the flags name, or None when they name none."""
     from ..spec import parse_methods
 
@@ -179,7 +247,7 @@ def experiment_from_args(args, *, default_methods: str):
                                                         **dict(args.dataset_options)})
     if dataset.root is None and dataset.name != "synthetic":
         raise ValueError(f"--root is required for dataset {dataset.name!r}")
-    methods = _methods_from_args(args, default_methods.split(",")[0])
+    methods = methods_from_args(args, default_methods.split(",")[0])
     if methods is None:
         methods = base.methods if base and base.methods else None
     if methods is None:
@@ -194,16 +262,20 @@ def experiment_from_args(args, *, default_methods: str):
                                  f"methods' steps are {', '.join(sorted(steps))}")
         methods = tuple(spec.with_settings(s for s in args.settings if s[0] in spec.steps)
                         for spec in methods)
-    preprocess = base.preprocess if base else PreprocessConfig()
-    changes = {k: getattr(args, k) for k in ("size", "frames", "clahe")
-               if getattr(args, k, None) is not None}
-    preprocess = dataclasses.replace(preprocess, **changes)
+    preprocess = preprocess_from_args(args, base.preprocess if base else PreprocessConfig())
     protocol = getattr(args, "protocol", None) or (base.protocol if base else "loso")
     folds = getattr(args, "folds", None) or (base.folds if base else None)
     seed = args.seed if args.seed is not None else (base.seed if base else 0)
+    test = base.test_dataset if base else None
+    if getattr(args, "test_dataset", None) is not None:
+        test = DatasetRef(args.test_dataset, args.test_root,
+                          dict(getattr(args, "test_dataset_options", None) or []))
+    elif getattr(args, "test_root", None) or getattr(args, "test_dataset_options", None):
+        raise ValueError("--test-root and --test-dataset-option need --test-dataset")
+    if test is not None and test.root is None and test.name != "synthetic":
+        raise ValueError(f"--test-root is required for test dataset {test.name!r}")
     experiment = Experiment(dataset=dataset, methods=methods, protocol=protocol, folds=folds,
-                            preprocess=preprocess, seed=seed,
-                            test_dataset=base.test_dataset if base else None)
+                            preprocess=preprocess, seed=seed, test_dataset=test)
     for spec in experiment.methods:
         check_spec(spec, preprocess=experiment.preprocess)
     return experiment

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._args import check_input, check_output, positive_int
+from ._args import (add_preprocess_arguments, check_input, check_output,
+                    model_preprocess_from_args, positive_int)
 
 __all__ = ["add_parser", "run"]
 
@@ -31,6 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="window length in source frames (default 16)")
     parser.add_argument("--stride", type=positive_int, default=4,
                         help="step between windows in source frames (default 4)")
+    add_preprocess_arguments(parser, what=" (default: the model's)")
     parser.add_argument("--json", metavar="OUT.json", help="write the windows as JSON")
     parser.add_argument("--plot", metavar="OUT.png", help="write a timeline plot")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     for path, what in ((args.json, "the JSON windows"), (args.plot, "the timeline plot")):
         if path:
             check_output(path, what)
-    model = load_model(args.model)
+    model = model_preprocess_from_args(args, load_model(args.model))
     result = predict_video(args.video, model, window=args.window, stride=args.stride,
                            progress=not args.quiet)
     result["model"] = str(args.model)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from ..config import PreprocessConfig
-from ._args import check_input, check_output, positive_int
+from ._args import add_preprocess_arguments, check_input, check_output, preprocess_from_args
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``preprocess`` on the ``dfer`` subparsers."""
-    defaults = PreprocessConfig()
     parser = subparsers.add_parser(
         "preprocess",
         help="track and align the face in one video and save the aligned clip (.npz)",
@@ -22,13 +19,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "as .npz.",
     )
     parser.add_argument("input", metavar="INPUT",
-                        help="video file (mp4/avi/mov/mkv) or frame folder")
+                        help="video file (any container FFmpeg decodes), frame image or frame "
+                        "folder")
     parser.add_argument("--out", required=True, metavar="CLIP.npz", help="where to write the clip")
-    parser.add_argument("--size", type=positive_int, default=defaults.size,
-                        help=f"side of the square face crop in pixels (default {defaults.size})")
-    parser.add_argument("--frames", type=positive_int, default=defaults.frames,
-                        help=f"frames after temporal normalization (default {defaults.frames})")
-    parser.add_argument("--clahe", action="store_true", help="equalise each crop with CLAHE")
+    add_preprocess_arguments(parser)
     parser.add_argument("--preview", metavar="SHEET.png",
                         help="also write a contact sheet of the aligned frames with landmarks")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -45,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "the aligned clip")
     if args.preview:
         check_output(args.preview, "the contact sheet")
-    config = dataclasses.replace(PreprocessConfig(), size=args.size, frames=args.frames,
-                                 clahe=args.clahe)
+    config = preprocess_from_args(args)
     clip = preprocess_video(args.input, config, progress=not args.quiet)
     clip.save(args.out)
     if args.preview:
         save_contact_sheet(clip, args.preview)
     if not args.quiet:
         print(f"{args.out}: {clip.n_frames} frames of {clip.size}x{clip.size}, "
-              f"{int(clip.valid.sum())} with a face")
+              f"{int(clip.valid.sum())} with a face"
+              + ("" if clip.has_landmarks else ", no landmarks (frames given aligned)"))
     return 0

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..config import PreprocessConfig
+
 __all__ = ["FACE_MODES", "Clip", "Dataset"]
 
 #: What a dataset's frames can be declared to be (``Dataset.faces``): whole scenes in which faces
-#: are detected, face crops, or aligned faces.
-FACE_MODES = ("detect", "cropped", "aligned")
+#: are detected, face crops, or aligned faces (the values of ``PreprocessConfig.faces``).
+FACE_MODES = PreprocessConfig.FACE_MODES
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,9 @@ class Clip:
     id : str
         Identifier unique within the dataset (e.g. ``S005_001`` or ``00025``).
     path : str
-        A video file or a folder of frames; for a clip made of some of the image files of a
-        folder (``folder`` loader with ``clip_pattern``), that folder, the files being
-        ``extra["files"]``. Read a clip through :attr:`source`, never ``path`` alone.
+        A video file or a folder of frames. For a clip made of some of the image files of a
+        folder (``folder`` loader with ``clip_pattern``), ``<that folder>/<clip name>``, which does
+        not exist: its files are ``extra["files"]``. Read a clip through :attr:`source`.
     label : str
         Class name, one of the dataset's ``labels``.
     label_index : int

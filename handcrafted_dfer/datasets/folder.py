@@ -7,8 +7,10 @@ as are hidden entries.
 Frame datasets that keep every frame of every clip side by side in the class folder (CK+48:
 ``CK+48/anger/S010_004_00000017.png``) are read with ``clip_pattern``, a regular expression whose
 one group names a file's clip (``^(S\\d+_\\d+)_``): the files of one clip, sorted by name with digit
-runs by value, become ``clip.extra["files"]``, and ``clip.path`` is the folder that holds them
-(:attr:`Clip.source <handcrafted_dfer.datasets.base.Clip.source>` is what a reader opens).
+runs by value, become ``clip.extra["files"]``. Such a clip's ``path`` is ``<folder>/<clip name>``,
+a name that does not exist on disk (so that code reading ``path`` instead of
+:attr:`Clip.source <handcrafted_dfer.datasets.base.Clip.source>` fails loudly rather than read the
+whole folder as one clip).
 ``subject_pattern`` does the same for the subject (``^(S\\d+)_``), from the clip's file or folder
 name.
 
@@ -200,7 +202,7 @@ def _clips(ls: Lister, folder: pathlib.Path, patterns: dict) -> list[tuple]:
                                          f"subjects {', '.join(sorted(subjects))} "
                                          f"(subject_pattern {subject_re.pattern!r}); expected one")
             subject = subjects.pop()
-        clips.append((clip, subject, os.fspath(folder),
+        clips.append((clip, subject, os.path.join(folder, clip),
                       {"files": tuple(os.path.join(folder, f) for f in files)}))
     return sorted(clips, key=lambda c: natural_key(c[0]))
 

@@ -60,7 +60,6 @@ __all__ = [
     "EMOTIONS",
     "SubjectStyle",
     "ClipSpec",
-    "portrait_landmarks",
     "sample_subject_style",
     "sample_clip_spec",
     "render_clip",
@@ -110,27 +109,6 @@ def _portrait(name: str) -> tuple[np.ndarray, np.ndarray]:
     grey.setflags(write=False)
     points.setflags(write=False)
     return grey, points
-
-
-def portrait_landmarks(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """An embedded portrait in grey and its 68 dlib landmarks (cached per process).
-
-    Parameters
-    ----------
-    name : {"astronaut", "grace_hopper"}
-
-    Returns
-    -------
-    image : ndarray, (H, W) uint8, read-only
-    landmarks : ndarray, (68, 2) float64, read-only
-        (x, y) in image pixels.
-
-    Raises
-    ------
-    NoFaceError
-        If dlib finds no face in the portrait (a broken dependency install).
-    """
-    return _portrait(name)
 
 
 def _face_frame(points: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:

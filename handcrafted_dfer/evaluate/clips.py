@@ -62,7 +62,7 @@ def _frame_range(clip) -> tuple | None:
     return None if frames is None else (int(frames[0]), int(frames[1]))
 
 
-def _preprocess_one(source: str, frame_range, config: PreprocessConfig, store_root: str, key: str):
+def _preprocess_one(source, frame_range, config: PreprocessConfig, store_root: str, key: str):
     """Preprocess one source in a worker and cache the outcome; returns (prepared, reason,
     warnings). The clip itself stays in the cache (only a flag travels back)."""
     from ..face.preprocess import preprocess_video
@@ -121,7 +121,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
     for i, clip in enumerate(dataset.clips):
         frame_range = _frame_range(clip)
         try:
-            keys.append(store.clip_key(clip.path, config, selection=frame_range))
+            keys.append(store.clip_key(clip.source, config, selection=frame_range))
         except DferError as exc:  # the source does not exist: nothing to cache
             keys.append(None)
             ready.append(False)
@@ -134,7 +134,7 @@ def prepare_clips(dataset, config: PreprocessConfig, run: RunOptions) -> Prepare
             todo.append(i)
         elif ready[i]:
             _log_warnings(store.clip_warnings(keys[i]))
-    tasks = [(dataset.clips[i].path, _frame_range(dataset.clips[i]), config, str(store.root),
+    tasks = [(dataset.clips[i].source, _frame_range(dataset.clips[i]), config, str(store.root),
               keys[i]) for i in todo]
     outcomes = parallel_map(_preprocess_one, tasks, n_jobs=run.n_jobs, backend=run.backend,
                             progress=run.progress, desc="preprocess")

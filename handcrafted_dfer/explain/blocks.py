@@ -22,16 +22,23 @@ from ..features._validation import block_edges
 
 __all__ = [
     "LANDMARK_GROUPS",
+    "NO_LANDMARKS",
     "FeatureName",
     "Block",
     "parse_feature_name",
+    "parse_block",
     "group_columns",
     "segment_name",
     "KIND_TITLES",
     "block_kind",
+    "has_landmarks",
     "mean_landmarks",
     "BlockNamer",
 ]
+
+#: Said wherever a figure or a block name would need landmarks that the clips do not have.
+NO_LANDMARKS = ("no landmarks: the faces were given already aligned, so blocks are named by their "
+                "grid cell, not by a face region")
 
 #: The 68-point landmark groups (iBUG 300-W numbering, 0-based), as ``name -> indices``.
 LANDMARK_GROUPS = {
@@ -163,6 +170,21 @@ def parse_feature_name(name: str) -> FeatureName:
                        int(g["bin"]))
 
 
+def parse_block(text: str) -> Block:
+    """A :class:`Block` from its string form (``lbptop/xy/r2c3/t0``, ``hog3d/r1c0/t1``).
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not a block.
+    """
+    try:
+        return parse_feature_name(f"{text}/b0").block
+    except ValueError:
+        raise ValueError(f"{text!r} is not a block (expected family[/plane]/r<row>c<col>/"
+                         "t<segment>, e.g. 'lbptop/xy/r2c3/t0')") from None
+
+
 def group_columns(feature_names) -> tuple[list[Block], np.ndarray]:
     """The distinct blocks of a feature matrix and the block of each column.
 
@@ -211,13 +233,24 @@ def segment_name(segment: int, n_segments: int) -> str:
     return f"segment {segment + 1} of {n_segments}"
 
 
+def has_landmarks(clip) -> bool:
+    """Whether a clip's landmarks were measured.
+
+    False for clips whose frames were given already aligned (``PreprocessConfig(faces="aligned")``
+    marks them with ``AlignedClip.has_landmarks = False``); clips without that attribute have
+    measured landmarks.
+    """
+    return bool(getattr(clip, "has_landmarks", True))
+
+
 def mean_landmarks(clips) -> np.ndarray:
     """Mean aligned landmarks over the valid frames of clips.
 
     Parameters
     ----------
     clips : iterable of AlignedClip or None
-        ``None`` entries (clips that failed preprocessing) are ignored.
+        ``None`` entries (clips that failed preprocessing) and clips without measured landmarks
+        (:func:`has_landmarks`) are ignored.
 
     Returns
     -------
@@ -227,18 +260,19 @@ def mean_landmarks(clips) -> np.ndarray:
     Raises
     ------
     ValueError
-        If no clip has a valid frame.
+        If no clip has a valid frame with measured landmarks.
     """
     total = np.zeros((68, 2))
     count = 0
     for clip in clips:
-        if clip is None:
+        if clip is None or not has_landmarks(clip):
             continue
         valid = clip.landmarks[clip.valid]
         total += valid.sum(axis=0)
         count += len(valid)
     if count == 0:
-        raise ValueError("mean_landmarks needs at least one clip with a valid frame")
+        raise ValueError("mean_landmarks needs at least one clip with a valid frame and measured "
+                         "landmarks")
     return total / count
 
 
@@ -247,8 +281,10 @@ class BlockNamer:
 
     Parameters
     ----------
-    landmarks : array_like, shape (68, 2)
-        Mean aligned landmarks ``(x, y)`` in crop pixels (see :func:`mean_landmarks`).
+    landmarks : array_like, shape (68, 2), or None
+        Mean aligned landmarks ``(x, y)`` in crop pixels (see :func:`mean_landmarks`); None when
+        the clips have none (faces given aligned): blocks are then named by their grid cell and
+        the name says so.
     size : int
         Side ``S`` of the aligned crop the block grids cover.
     grids : dict
@@ -256,9 +292,11 @@ class BlockNamer:
     """
 
     def __init__(self, *, landmarks, size: int, grids: dict):
-        landmarks = np.asarray(landmarks, dtype=np.float64)
-        if landmarks.shape != (68, 2):
-            raise ValueError(f"landmarks must have shape (68, 2); got {landmarks.shape}")
+        if landmarks is not None:
+            landmarks = np.asarray(landmarks, dtype=np.float64)
+            if landmarks.shape != (68, 2):
+                raise ValueError(f"landmarks must have shape (68, 2) or be None; got "
+                                 f"{landmarks.shape}")
         if size < 1:
             raise ValueError(f"size must be a positive number of pixels; got {size}")
         self.landmarks = landmarks
@@ -268,8 +306,13 @@ class BlockNamer:
     @classmethod
     def from_feature_names(cls, feature_names, *, landmarks, size: int) -> "BlockNamer":
         """A namer whose grid sizes and segment counts are read off the feature names."""
+        return cls.from_blocks(group_columns(feature_names)[0], landmarks=landmarks, size=size)
+
+    @classmethod
+    def from_blocks(cls, blocks, *, landmarks, size: int) -> "BlockNamer":
+        """A namer whose grid sizes and segment counts are those the blocks span."""
         grids: dict[str, list[int]] = {}
-        for block in group_columns(feature_names)[0]:
+        for block in blocks:
             g = grids.setdefault(block.family, [0, 0, 0])
             g[0] = max(g[0], block.row + 1)
             g[1] = max(g[1], block.col + 1)
@@ -293,8 +336,15 @@ class BlockNamer:
         x0, x1 = block_edges(self.size, n_cols)[block.col]
         return int(y0), int(y1), int(x0), int(x1)
 
+    @property
+    def has_landmarks(self) -> bool:
+        """Whether blocks are named from landmarks (else by their grid cell)."""
+        return self.landmarks is not None
+
     def landmarks_in(self, block: Block) -> np.ndarray:
-        """Indices of the mean landmarks inside the block's grid cell."""
+        """Indices of the mean landmarks inside the block's grid cell (none without landmarks)."""
+        if self.landmarks is None:
+            return np.zeros(0, dtype=np.int64)
         y0, y1, x0, x1 = self.cell(block)
         x, y = self.landmarks[:, 0], self.landmarks[:, 1]
         return np.flatnonzero((x >= x0) & (x < x1) & (y >= y0) & (y < y1))
@@ -308,7 +358,12 @@ class BlockNamer:
         return "right" if x < midline else "left"
 
     def region(self, block: Block) -> str:
-        """Where the block lies on the face, e.g. ``"mouth-corner block (left)"``."""
+        """Where the block lies on the face, e.g. ``"mouth-corner block (left)"``; without
+        landmarks, its grid cell: ``"block at row 3, column 2 of 4 x 4 (no landmarks)"``."""
+        if self.landmarks is None:
+            n_rows, n_cols, _ = self._grid(block)
+            return (f"block at row {block.row + 1}, column {block.col + 1} of {n_rows} x "
+                    f"{n_cols} (no landmarks)")
         inside = set(self.landmarks_in(block).tolist())
         y0, y1, x0, x1 = self.cell(block)
         side = self._side((x0 + x1) / 2)

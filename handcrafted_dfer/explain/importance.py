@@ -14,6 +14,7 @@ at once: a whole plane, a family or a temporal segment.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -21,10 +22,10 @@ import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from tqdm.auto import tqdm
 
-from .blocks import Block, group_columns, parse_feature_name
+from .blocks import Block, group_columns, parse_block, parse_feature_name
 
-__all__ = ["BlockImportance", "block_permutation_importance", "held_out_block_importance",
-           "ClassImportance", "held_out_class_importance"]
+__all__ = ["BlockImportance", "block_permutation_importance",
+           "held_out_block_importance", "ClassImportance", "held_out_class_importance"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,13 @@ class BlockImportance:
                 "segment": b.segment, "accuracy_drop": self.accuracy_drop,
                 "accuracy_drop_std": self.accuracy_drop_std, "uar_drop": self.uar_drop,
                 "uar_drop_std": self.uar_drop_std, "n_columns": self.n_columns}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BlockImportance":
+        """The row :meth:`to_dict` wrote (e.g. read back from a JSON report)."""
+        return cls(parse_block(data["block"]), float(data["accuracy_drop"]),
+                   float(data["accuracy_drop_std"]), float(data["uar_drop"]),
+                   float(data["uar_drop_std"]), int(data["n_columns"]))
 
 
 def _scores(y_true, y_pred) -> np.ndarray:
@@ -252,6 +260,25 @@ class ClassImportance:
                 "recall_drop": self.recall_drop.tolist(),
                 "recall_drop_std": self.recall_drop_std.tolist(),
                 "n_columns": self.n_columns.tolist(), "n_folds": self.n_folds.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ClassImportance":
+        """The table :meth:`to_dict` wrote; groups that spell blocks become blocks again."""
+        def group(text):
+            try:
+                return parse_block(text)
+            except ValueError:
+                return text
+
+        return cls(tuple(data["classes"]), tuple(group(g) for g in data["groups"]),
+                   np.asarray(data["recall_drop"], dtype=np.float64),
+                   np.asarray(data["recall_drop_std"], dtype=np.float64),
+                   np.asarray(data["n_columns"], dtype=np.int64),
+                   np.asarray(data["n_folds"], dtype=np.int64))
+
+    def renamed(self, names) -> "ClassImportance":
+        """The same table with class ``c`` called ``names[c]`` (e.g. label indices to names)."""
+        return dataclasses.replace(self, classes=tuple(names[c] for c in self.classes))
 
 
 def _recalls(y_true, y_pred, classes) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..features._validation import block_edges
-from .blocks import BlockNamer, group_columns
+from .blocks import BlockNamer, group_columns, has_landmarks
 from .plots import _draw_heat
 
 __all__ = ["BlockOcclusion", "block_occlusion", "plot_block_occlusion"]
@@ -133,7 +133,7 @@ def plot_block_occlusion(occlusion: BlockOcclusion, *, clip, namer: BlockNamer,
     ----------
     occlusion : BlockOcclusion
     clip : AlignedClip
-        The clip the row describes (its frames and landmarks are drawn).
+        The clip the row describes (its frames are drawn, and its landmarks when it has them).
     namer : BlockNamer
         Built for this clip's crop size (e.g. from its own landmarks).
     n_frames : int
@@ -163,7 +163,8 @@ def plot_block_occlusion(occlusion: BlockOcclusion, *, clip, namer: BlockNamer,
     vmax = max(heat.max(), 1e-12)
     for ax, t in zip(np.atleast_1d(top_row.subplots(1, len(shown))), shown):
         _draw_heat(ax, frames[t].astype(np.float64), heat[t], namer, vmax=vmax)
-        ax.scatter(clip.landmarks[t, :, 0], clip.landmarks[t, :, 1], s=2, c="lime")
+        if has_landmarks(clip):
+            ax.scatter(clip.landmarks[t, :, 0], clip.landmarks[t, :, 1], s=2, c="lime")
         ax.set_title(f"frame {t}", fontsize=8)
     ax = bottom_row.subplots()
     ranked = occlusion.ranking(top=top)[::-1]

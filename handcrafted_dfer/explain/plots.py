@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import pathlib
+import textwrap
 
+import cv2
 import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -17,8 +19,9 @@ from matplotlib.figure import Figure
 
 from .blocks import KIND_TITLES, BlockNamer, block_kind, segment_name
 
-__all__ = ["mean_face", "save_figure", "block_heat", "plot_top_blocks", "plot_block_heatmap",
-           "plot_class_heatmaps", "plot_learning_curve"]
+__all__ = ["mean_face", "face_sketch", "save_figure", "block_heat", "plot_top_blocks",
+           "plot_block_heatmap", "plot_class_heatmaps", "plot_group_importance",
+           "plot_learning_curve"]
 
 
 def mean_face(clips) -> np.ndarray:
@@ -38,6 +41,41 @@ def mean_face(clips) -> np.ndarray:
     if total is None:
         raise ValueError("mean_face needs at least one clip")
     return total / count
+
+
+#: Landmark runs drawn by :func:`face_sketch` (68-point numbering), and whether each is closed.
+_SKETCH_RUNS = ((range(0, 17), False), (range(17, 22), False), (range(22, 27), False),
+                (range(27, 31), False), (range(31, 36), False), (range(36, 42), True),
+                (range(42, 48), True), (range(48, 60), True), (range(60, 68), True))
+
+
+def face_sketch(landmarks, *, size: int) -> np.ndarray:
+    """A line drawing of a face from its 68 landmarks: a stand-in for the mean face where only
+    the landmarks are known (a report stores no pixels of the data's faces).
+
+    Parameters
+    ----------
+    landmarks : array_like, shape (68, 2), or None
+        ``(x, y)`` in crop pixels; None gives a plain grey square (no landmarks to draw).
+    size : int
+        Side ``S`` of the crop.
+
+    Returns
+    -------
+    ndarray of float64, shape (S, S)
+        Grey values in [0, 255]: dark lines on a light background.
+    """
+    canvas = np.full((size, size), 215, np.uint8)
+    if landmarks is not None:
+        points = np.asarray(landmarks, dtype=np.float64)
+        if points.shape != (68, 2):
+            raise ValueError(f"landmarks must have shape (68, 2); got {points.shape}")
+        shift = 4  # sub-pixel precision of cv2.polylines
+        for run, closed in _SKETCH_RUNS:
+            line = np.rint(points[list(run)] * 2 ** shift).astype(np.int32)
+            cv2.polylines(canvas, [line], closed, 70, thickness=max(1, size // 96),
+                          lineType=cv2.LINE_AA, shift=shift)
+    return canvas.astype(np.float64)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> pathlib.Path:
@@ -83,7 +121,8 @@ def _draw_heat(ax, face, heat, namer, *, vmax=None, cmap="inferno"):
     """The face in grey, the heat over it, the mean landmarks as dots.
 
     The heat is drawn in colour with an opacity that grows with the value (0 at zero, 0.8 at
-    ``vmax``), so that small values leave the face visible. Returns a mappable for a colour bar.
+    ``vmax``), so that small values leave the face visible; the dots are left out when the namer
+    has no landmarks. Returns a mappable for a colour bar.
     """
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
     vmax = float(heat.max()) if vmax is None else float(vmax)
@@ -92,7 +131,8 @@ def _draw_heat(ax, face, heat, namer, *, vmax=None, cmap="inferno"):
     rgba = mappable.to_rgba(heat)
     rgba[..., 3] = 0.8 * np.clip(norm(heat), 0.0, 1.0)
     ax.imshow(rgba)
-    ax.scatter(namer.landmarks[:, 0], namer.landmarks[:, 1], s=3, c="cyan")
+    if namer.has_landmarks:
+        ax.scatter(namer.landmarks[:, 0], namer.landmarks[:, 1], s=3, c="cyan")
     ax.set_axis_off()
     return mappable
 
@@ -190,8 +230,9 @@ def plot_class_heatmaps(importance, *, namer: BlockNamer, face, split: str = "ki
     Returns
     -------
     matplotlib.figure.Figure
-        Each row shares one colour scale (recall drop in percentage points; negative drops
-        shown as zero); its title names the class's most important block.
+        In each row the split columns share one colour scale (recall drop in percentage points;
+        negative drops shown as zero) and the "all blocks" column, their sum, has its own; the
+        row's title names the class's most important block.
     """
     face = _check_face(face, namer)
     blocks = list(importance.groups)
@@ -213,17 +254,57 @@ def plot_class_heatmaps(importance, *, namer: BlockNamer, face, split: str = "ki
     for sub, cls in zip(rows, classes):
         values = {b: 100 * v for b, v in importance.values(cls).items()}
         heats = [block_heat(values, namer=namer, select=sel) for _, sel in columns]
-        vmax = max(max(h.max() for h in heats), 1e-9)
+        # the split columns share one scale; "all blocks" (their sum) has its own
+        vmax = max(max(h.max() for h in heats[1:] or heats), 1e-9)
         axes = np.atleast_1d(sub.subplots(1, len(columns)))
-        for ax, (name, _), heat in zip(axes, columns, heats):
-            shown = _draw_heat(ax, face, heat, namer, vmax=vmax)
-            ax.set_title(name, fontsize=8)
+        shown = None
+        for k, (ax, (name, _), heat) in enumerate(zip(axes, columns, heats)):
+            own = k == 0 and len(columns) > 1
+            drawn = _draw_heat(ax, face, heat, namer, vmax=max(heat.max(), 1e-9) if own else vmax)
+            shown = shown if own else drawn
+            ax.set_title(f"{name} (own scale, max {heat.max():.0f})" if own else name, fontsize=8)
         best, drop = importance.ranking(cls, top=1)[0]
-        sub.suptitle(f"{cls}: most important {namer.describe(best)} ({100 * drop:.0f} points)",
+        sub.suptitle(f"{cls}: most important {namer.describe(best)} ({100 * drop:.0f} points)"
+                     if drop > 0 else f"{cls}: no block's permutation lowers its recall",
                      fontsize=9)
         sub.colorbar(shown, ax=axes.tolist(), shrink=0.8, label="recall drop (points)")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_group_importance(importance, *, title: str = "What each class loses when a whole "
+                          "plane or family is permuted") -> Figure:
+    """Per-class recall drops of groups that are not blocks (planes, families, segments) as a
+    class-by-group matrix, the drops written in each cell.
+
+    Parameters
+    ----------
+    importance : ClassImportance
+        E.g. grouped by ``lambda f: block_kind(f.block)``; kind names get their
+        :data:`~.blocks.KIND_TITLES`.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Diverging colours centred on zero (negative: permuting the group happened to help).
+    """
+    values = 100 * np.asarray(importance.recall_drop, dtype=np.float64)
+    names = [textwrap.fill(KIND_TITLES.get(str(g), str(g)), 16) for g in importance.groups]
+    classes = [str(c) for c in importance.classes]
+    fig = Figure(figsize=(1.5 + 1.25 * len(names), 1.2 + 0.45 * len(classes)),
+                 layout="constrained")
+    ax = fig.add_subplot()
+    limit = max(float(np.nanmax(np.abs(values))) if values.size else 0.0, 1e-9)
+    shown = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    for (i, k), v in np.ndenumerate(values):
+        ax.text(k, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
+                color="white" if abs(v) > 0.6 * limit else "black")
+    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    fig.colorbar(shown, ax=ax, shrink=0.8, label="recall drop (points)")
+    ax.set_title(title, fontsize=9)
     return fig
 
 

@@ -109,7 +109,7 @@ def class_chi2_distances(X, y, *, feature_names, select=None) -> Separability:
     if len(classes) < 2:
         raise ValueError(f"separability needs at least two classes; got {list(classes)}")
     parts = _scaled_blocks(X, column_block, len(blocks))
-    means = [np.stack([p[y == c].mean(axis=0) for p in parts]) for c in classes]
+    means = [[p[y == c].mean(axis=0) for p in parts] for c in classes]  # bins differ by block
     between = np.zeros((len(classes), len(classes)))
     within = np.zeros(len(classes))
     for i, c in enumerate(classes):

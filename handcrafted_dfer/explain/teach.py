@@ -37,6 +37,7 @@ from ..features.flow import dense_flow, flow_histograms
 from ..features.hog3d import _neighbour_threshold, hog3d_histograms, polyhedron_normals
 from ..features.lbptop import PLANES, lbptop_histograms, plane_bins
 from .bins import flow_bin_labels, hog3d_bin_labels, lbp_bins
+from .blocks import has_landmarks
 
 __all__ = [
     "LBPCode",
@@ -241,7 +242,7 @@ def motion_slices(volume, *, row: int, col: int) -> tuple[np.ndarray, np.ndarray
 def _mouth_point(clip) -> tuple[int, int] | None:
     """Mean position (row, col) of the mouth landmarks over valid frames, if the clip has them."""
     landmarks = getattr(clip, "landmarks", None)
-    if landmarks is None or not np.any(clip.valid):
+    if landmarks is None or not has_landmarks(clip) or not np.any(clip.valid):
         return None
     mouth = landmarks[clip.valid][:, 48:68].reshape(-1, 2).mean(axis=0)
     return int(round(mouth[1])), int(round(mouth[0]))
@@ -259,8 +260,8 @@ def plot_motion_slices(clip, *, row: int | None = None, col: int | None = None,
     ----------
     clip : AlignedClip or ndarray of uint8, shape (T, H, W)
     row, col : int, optional
-        Slice lines (default: through the mean mouth position when the clip has landmarks, else
-        the frame's centre).
+        Slice lines (default: through the mean mouth position when the clip has measured
+        landmarks, else the frame's centre).
     frame : int
         Frame on which the lines are drawn.
     P, radius

@@ -7,13 +7,17 @@ dlib's HOG detector at full resolution, landmarks from the 68-point model) and m
 symmetric by averaging it with its mirror image, so that the canonical eyes lie level.
 
 A crop of side S shows the square of side :data:`CROP_SIDE` box units centred on
-:data:`CROP_CENTRE`: from the eyebrows to just under the chin.
+:data:`CROP_CENTRE`: from the eyebrows to just under the chin. Both are the defaults of
+:class:`~handcrafted_dfer.config.PreprocessConfig` (``crop_side``, ``crop_centre``), where a study
+can change them.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from ..config import PreprocessConfig
 
 __all__ = [
     "CANONICAL_68",
@@ -25,6 +29,7 @@ __all__ = [
     "estimate_similarity",
     "apply_affine",
     "align_face",
+    "equalise",
 ]
 
 #: Mean dlib 68-point shape in detector-box units (see the module docstring).
@@ -46,10 +51,10 @@ CANONICAL_68 = np.array([
 ])
 CANONICAL_68.setflags(write=False)
 
-#: Centre (x, y) of the aligned crop, in detector-box units.
-CROP_CENTRE = (0.5, 0.57)
-#: Side of the aligned crop, in detector-box units.
-CROP_SIDE = 1.1
+#: Default centre (x, y) of the aligned crop, in detector-box units.
+CROP_CENTRE = PreprocessConfig.crop_centre
+#: Default side of the aligned crop, in detector-box units.
+CROP_SIDE = PreprocessConfig.crop_side
 
 #: The points the alignment is fitted to: left eye centre, right eye centre, nose tip (30),
 #: nose base (33), and the mouth corners (48, 54).
@@ -75,16 +80,35 @@ def alignment_points(landmarks: np.ndarray) -> np.ndarray:
     ])
 
 
-def canonical_landmarks(size: int) -> np.ndarray:
-    """:data:`CANONICAL_68` in the pixel coordinates of an aligned crop of side ``size``."""
-    centre = np.asarray(CROP_CENTRE)
-    return (CANONICAL_68 - centre) * (size / CROP_SIDE) + size / 2.0
+def canonical_landmarks(size: int, *, crop_side: float = CROP_SIDE,
+                        crop_centre: tuple[float, float] = CROP_CENTRE) -> np.ndarray:
+    """:data:`CANONICAL_68` in the pixel coordinates of an aligned crop of side ``size``.
+
+    Parameters
+    ----------
+    size : int
+        Side of the crop in pixels.
+    crop_side : float
+        Side of the crop in detector-box units.
+    crop_centre : (float, float)
+        Centre ``(x, y)`` of the crop in detector-box units.
+
+    Returns
+    -------
+    ndarray of float64, shape (68, 2)
+    """
+    if not crop_side > 0:
+        raise ValueError(f"crop_side must be positive; got {crop_side}")
+    centre = np.asarray(crop_centre, dtype=np.float64)
+    return (CANONICAL_68 - centre) * (size / crop_side) + size / 2.0
 
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation) from src to dst.
 
-    Closed-form solution of Umeyama (1991), without reflection.
+    The solution of Umeyama (1991) without reflection, which in two dimensions is linear: with
+    centred points ``a`` (source) and ``b`` (destination), ``scale * cos = sum(a . b) / sum(|a|^2)``
+    and ``scale * sin = sum(a x b) / sum(|a|^2)``.
 
     Parameters
     ----------
@@ -105,17 +129,12 @@ def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     dst = np.asarray(dst, dtype=np.float64)
     mean_src, mean_dst = src.mean(axis=0), dst.mean(axis=0)
     a, b = src - mean_src, dst - mean_dst
-    var_src = (a ** 2).sum() / len(src)
+    var_src = float((a * a).sum())
     if var_src == 0:
         raise ValueError("the source points all coincide; a similarity transform is undefined")
-    u, s, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1] = -1.0
-    rotation = u @ np.diag(d) @ vt
-    scale = (s * d).sum() / var_src
-    matrix = np.empty((2, 3))
-    matrix[:, :2] = scale * rotation
+    cos = float((a * b).sum()) / var_src
+    sin = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / var_src
+    matrix = np.array([[cos, -sin, 0.0], [sin, cos, 0.0]])
     matrix[:, 2] = mean_dst - matrix[:, :2] @ mean_src
     return matrix
 
@@ -126,7 +145,8 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def align_face(grey: np.ndarray, landmarks: np.ndarray, *, size: int = 96,
-               clahe: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               clahe: bool = False, crop_side: float = CROP_SIDE,
+               crop_centre: tuple[float, float] = CROP_CENTRE) -> tuple[np.ndarray, np.ndarray]:
     """Warp a face to the canonical pose: grey uint8 crop of side ``size`` and its landmarks.
 
     Parameters
@@ -139,6 +159,8 @@ def align_face(grey: np.ndarray, landmarks: np.ndarray, *, size: int = 96,
         Side S of the crop.
     clahe : bool
         Equalise the crop with CLAHE (clip limit 2, 8 x 8 tiles).
+    crop_side, crop_centre
+        The canonical square the crop shows (see :func:`canonical_landmarks`).
 
     Returns
     -------
@@ -148,10 +170,15 @@ def align_face(grey: np.ndarray, landmarks: np.ndarray, *, size: int = 96,
     """
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels; got {size}")
-    matrix = estimate_similarity(alignment_points(landmarks),
-                                 alignment_points(canonical_landmarks(size)))
+    target = canonical_landmarks(size, crop_side=crop_side, crop_centre=crop_centre)
+    matrix = estimate_similarity(alignment_points(landmarks), alignment_points(target))
     crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     if clahe:
-        crop = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(crop)
+        crop = equalise(crop)
     return crop, apply_affine(matrix, landmarks).astype(np.float32)
+
+
+def equalise(crop: np.ndarray) -> np.ndarray:
+    """CLAHE of a grey uint8 crop (clip limit 2, 8 x 8 tiles)."""
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(crop)

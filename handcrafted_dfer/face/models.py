@@ -1,7 +1,8 @@
-"""Locate and load the dlib face detector and landmark models.
+"""Locate and load the dlib face detectors and landmark models.
 
-The 68-point shape predictor ships in the PyPI package ``face-recognition-models``; it is
-trained on iBUG 300-W, which is licensed for research use only. The package's own ``__init__``
+The 68-point shape predictor and the CNN face detector (``mmod_human_face_detector.dat``) ship in
+the PyPI package ``face-recognition-models``; the shape predictor is trained on iBUG 300-W, which
+is licensed for research use only. The package's own ``__init__``
 imports ``pkg_resources`` (gone from recent setuptools), so the model folder is found through the
 import system without importing the package.
 """
@@ -14,7 +15,28 @@ import os
 
 from ..errors import ModelFileError
 
-__all__ = ["landmark_model_path", "load_detector", "load_shape_predictor"]
+__all__ = ["model_path", "landmark_model_path", "load_detector", "load_cnn_detector",
+           "load_shape_predictor"]
+
+
+def model_path(name: str) -> str:
+    """Path of the model file ``name`` in the package ``face-recognition-models``.
+
+    Raises
+    ------
+    ModelFileError
+        If the package is not installed or lacks the file.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError(
+            name, "the dlib model files come from the package face-recognition-models; "
+            "pip install it"
+        )
+    path = os.path.join(list(spec.submodule_search_locations)[0], "models", name)
+    if not os.path.isfile(path):
+        raise ModelFileError(path, "expected this dlib model file of face-recognition-models here")
+    return path
 
 
 def landmark_model_path(points: int = 68) -> str:
@@ -25,18 +47,8 @@ def landmark_model_path(points: int = 68) -> str:
     ModelFileError
         If ``face-recognition-models`` is not installed or lacks the file.
     """
-    name = {68: "shape_predictor_68_face_landmarks.dat",
-            5: "shape_predictor_5_face_landmarks.dat"}[points]
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelFileError(
-            name, "the landmark model comes from the package face-recognition-models; "
-            "pip install it"
-        )
-    path = os.path.join(list(spec.submodule_search_locations)[0], "models", name)
-    if not os.path.isfile(path):
-        raise ModelFileError(path, "expected the dlib landmark model file here")
-    return path
+    return model_path({68: "shape_predictor_68_face_landmarks.dat",
+                       5: "shape_predictor_5_face_landmarks.dat"}[points])
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,6 +57,24 @@ def load_detector():
     import dlib
 
     return dlib.get_frontal_face_detector()
+
+
+@functools.lru_cache(maxsize=None)
+def load_cnn_detector():
+    """dlib's CNN face detector (``mmod_human_face_detector.dat``, cached per process).
+
+    Raises
+    ------
+    ModelFileError
+        If the model file is missing or dlib cannot read it.
+    """
+    import dlib
+
+    path = model_path("mmod_human_face_detector.dat")
+    try:
+        return dlib.cnn_face_detection_model_v1(path)
+    except RuntimeError as exc:
+        raise ModelFileError(path, f"dlib could not read this CNN face detector: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=None)

@@ -19,7 +19,8 @@ def contact_sheet(clip: AlignedClip, *, columns: int = 8, scale: int = 2) -> np.
     """Tile the frames of a clip into one BGR image, landmarks drawn in green.
 
     Frames without a face (``valid`` False, shown as copies of a neighbour) get a red border and a
-    red cross; every tile is numbered.
+    red cross; every tile is numbered. A clip without measured landmarks (``has_landmarks``
+    False) has "no landmarks" written on every tile instead of dots.
 
     Parameters
     ----------
@@ -42,7 +43,10 @@ def contact_sheet(clip: AlignedClip, *, columns: int = 8, scale: int = 2) -> np.
         tile = cv2.cvtColor(
             cv2.resize(clip.frames[t], (side, side), interpolation=cv2.INTER_NEAREST),
             cv2.COLOR_GRAY2BGR)
-        if clip.valid[t]:
+        if not clip.has_landmarks:
+            cv2.putText(tile, "no landmarks", (3, side - 4), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.3 * max(1, scale // 2), _WHITE, 1, cv2.LINE_AA)
+        elif clip.valid[t]:
             for x, y in clip.landmarks[t] * scale:
                 cv2.circle(tile, (int(round(x)), int(round(y))), max(1, scale // 2), _GREEN, -1)
         else:

@@ -36,7 +36,8 @@ def resample_clip(clip: AlignedClip, n_frames: int) -> AlignedClip:
 
     Frames and landmarks are blended between the two source frames around each sample position
     (frames rounded to uint8). A sample is valid only if every source frame it draws on (with a
-    non-zero weight) is valid. ``fps`` and ``source`` are kept: ``fps`` stays the source's rate.
+    non-zero weight) is valid. ``fps``, ``source`` and ``has_landmarks`` are kept: ``fps`` stays
+    the source's rate.
 
     Parameters
     ----------
@@ -72,4 +73,5 @@ def resample_clip(clip: AlignedClip, n_frames: int) -> AlignedClip:
         valid=valid,
         fps=clip.fps,
         source=clip.source,
+        has_landmarks=clip.has_landmarks,
     )

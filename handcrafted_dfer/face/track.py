@@ -1,23 +1,31 @@
 """Follow one face through a stream of frames: detect, track by landmarks, fill short gaps.
 
-Detection (dlib HOG on a downscaled frame) is the expensive step, so it runs only when needed:
+Detection is the expensive step, so it runs only when needed (:class:`~.detect.FaceFinder` says
+where and at which scale):
 
-- while no face is followed, on every frame;
+- while no face is followed, on every frame: first the fast pass on a reduced copy; where it
+  finds nothing, the small-face search at full resolution (upsampled for faces down to
+  ``min_face``) on the first frame without a face and on every ``redetect_every``-th one after;
 - while a face is followed, on every ``redetect_every``-th frame, and at once when the landmark
-  fit degrades (the 68 points stop looking like a face, or the face's size jumps). In between,
-  the 68 landmarks are fitted inside a box predicted from the previous frame's landmarks.
+  fit degrades (the 68 points stop looking like a face, or the face's size jumps): a region of
+  twice the face's box, at full resolution scaled to the face's size, so that a small face is
+  re-detected as cheaply as a large one. In between, no detection runs: the 68 landmarks are
+  fitted inside a box predicted from the previous frame's landmarks.
 
 Frames tracked since the last detection are provisional. When a re-detection confirms the face,
 they are confirmed too; when it does not (the face left, or was covered), the detector is run on
 those buffered frames from the newest backwards, and the frames after the last one where it still
-finds the face are marked missing. The track's boundaries are thus where the detector puts them,
-at the cost of a few extra detections at each loss.
+finds the face are marked missing. Likewise the frames without a face that were not searched for
+small faces are held back until the next small-face search: when a face is found, it is followed
+backwards through them by re-detection around it, so a face that appears between two searches is
+found from the frame it appears in. The track's boundaries are thus where the detector puts them,
+at the cost of a few extra detections at each change.
 
 Missing runs of at most ``max_gap`` frames between two frames with a face get linearly
 interpolated landmarks; longer runs, and runs at the start or end of the stream, stay missing.
 
 Everything is a generator over frames with bounded look-back (at most ``redetect_every`` frames
-for confirmation and ``max_gap`` for gaps), so a long video is never held in memory.
+for confirmation and search, and ``max_gap`` for gaps), so a long video is never held in memory.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import CANONICAL_68, apply_affine, estimate_similarity
-from .detect import box_iou, choose_face, detect_faces
+from .detect import FaceFinder, box_iou, choose_face
 from .landmarks import fit_landmarks
 
 __all__ = [
@@ -36,17 +44,15 @@ __all__ = [
     "DETECTED",
     "TRACKED",
     "INTERPOLATED",
-    "STATUS_NAMES",
+    "GIVEN",
     "TrackedFrame",
     "box_from_landmarks",
     "track_faces",
     "fill_gaps",
 ]
 
-#: Frame status codes.
-MISSING, DETECTED, TRACKED, INTERPOLATED = 0, 1, 2, 3
-#: Names of the status codes, indexed by code.
-STATUS_NAMES = ("missing", "detected", "tracked", "interpolated")
+#: Frame status codes (GIVEN: the frame is the face, ``faces="cropped"`` or ``"aligned"``).
+MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN = 0, 1, 2, 3, 4
 
 #: A tracked shape whose similarity fit to the canonical face leaves a root-mean-square residual
 #: above this (in detector-box units) counts as a degraded fit and triggers a re-detection. Real
@@ -72,7 +78,7 @@ class TrackedFrame:
     landmarks : ndarray of float64, shape (68, 2), or None
         ``x, y`` in frame pixels; None when the frame is missing a face.
     status : int
-        One of MISSING, DETECTED, TRACKED, INTERPOLATED.
+        One of MISSING, DETECTED, TRACKED, INTERPOLATED, GIVEN.
     """
 
     index: int
@@ -119,7 +125,7 @@ def _matching(boxes: np.ndarray, box: np.ndarray) -> int | None:
     return best if overlaps[best] >= MIN_IOU else None
 
 
-def track_faces(frames: Iterable[np.ndarray], *, detect_width: int = 320,
+def track_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFinder(),
                 redetect_every: int = 10) -> Iterator[TrackedFrame]:
     """Follow the largest, most central face through grey frames.
 
@@ -127,24 +133,27 @@ def track_faces(frames: Iterable[np.ndarray], *, detect_width: int = 320,
     ----------
     frames : iterable of ndarray of uint8, shape (H, W)
         Grey frames, in order.
-    detect_width : int
-        Width of the copy the detector runs on.
+    finder : FaceFinder
+        The detector, the width of the fast pass and the smallest face searched for.
     redetect_every : int
         Re-detect at least every this many frames while following a face (1 detects on every
-        frame).
+        frame), and search for small faces at least every this many frames while not.
 
     Yields
     ------
     TrackedFrame
         Every input frame exactly once, in order, with status MISSING, DETECTED or TRACKED.
-        Frames are held back (at most ``redetect_every``) until a detection confirms them; the
-        last frames of the stream are confirmed by a detection on the very last one.
+        Frames are held back (at most ``redetect_every``) until a detection confirms them or a
+        search rules them out; the last frames of the stream are settled by a detection on the
+        very last one.
     """
     if redetect_every < 1:
         raise ValueError(f"redetect_every must be at least 1; got {redetect_every}")
     pending: list[tuple[TrackedFrame, np.ndarray]] = []  # provisional frames and their boxes
+    held: list[TrackedFrame] = []  # frames without a face, not yet searched for small faces
     box = None  # box of the followed face, predicted from the last landmarks
     since_detection = 0
+    since_search = None  # frames since the last small-face search; None: none since a face
 
     def start(frame: TrackedFrame, boxes: np.ndarray) -> np.ndarray | None:
         choice = choose_face(boxes, frame.grey.shape)
@@ -158,22 +167,55 @@ def track_faces(frames: Iterable[np.ndarray], *, detect_width: int = 320,
         """The face was not re-detected: find where it was last seen among the pending frames."""
         keep = 0
         for k in range(len(pending) - 1, -1, -1):
-            held, held_box = pending[k]
-            if _matching(detect_faces(held.grey, detect_width=detect_width), held_box) is not None:
+            frame, frame_box = pending[k]
+            if _matching(finder.around(frame.grey, frame_box), frame_box) is not None:
                 keep = k + 1
                 break
-        for k, (held, _) in enumerate(pending):
+        for k, (frame, _) in enumerate(pending):
             if k >= keep:
-                held.landmarks, held.status = None, MISSING
-            yield held
+                frame.landmarks, frame.status = None, MISSING
+            yield frame
         pending.clear()
+
+    def recover(found: np.ndarray) -> Iterator[TrackedFrame]:
+        """A face was found: follow it back through the held frames, then release them."""
+        for frame in reversed(held):
+            boxes = finder.around(frame.grey, found)
+            match = _matching(boxes, found)
+            if match is None:
+                break
+            frame.landmarks, frame.status = fit_landmarks(frame.grey, boxes[match]), DETECTED
+            found = box_from_landmarks(frame.landmarks)[0]
+        yield from held
+        held.clear()
+
+    def search(frame: TrackedFrame) -> Iterator[TrackedFrame]:
+        """No face is followed: look for one; yield what is settled, return the new box."""
+        nonlocal since_search
+        boxes, searched = finder.fast(frame.grey), False
+        small = finder.needs_small(frame.grey.shape[1])
+        if len(boxes) == 0 and small:
+            since_search = None if since_search is None else since_search + 1
+            if since_search is None or since_search >= redetect_every:
+                boxes, searched, since_search = finder.small(frame.grey), True, 0
+        found = start(frame, boxes)
+        if found is not None:
+            since_search = None
+            yield from recover(found)
+            yield frame
+        elif searched or not small:
+            yield from held  # searched now and nothing found: the held frames stay missing
+            held.clear()
+            yield frame
+        else:
+            held.append(frame)
+        return found
 
     for index, grey in enumerate(frames):
         frame = TrackedFrame(index, grey, None, MISSING)
         if box is None:
-            box = start(frame, detect_faces(grey, detect_width=detect_width))
+            box = yield from search(frame)
             since_detection = 0
-            yield frame
             continue
         since_detection += 1
         redetect = since_detection >= redetect_every
@@ -182,27 +224,36 @@ def track_faces(frames: Iterable[np.ndarray], *, detect_width: int = 320,
             new_box, residual = box_from_landmarks(landmarks)
             redetect = _degraded(new_box, residual, box)
         if redetect:
-            boxes = detect_faces(grey, detect_width=detect_width)
+            boxes = finder.around(grey, box)
             match = _matching(boxes, box)
+            since_detection = 0
             if match is None:
                 yield from lost()
-                box = start(frame, boxes)
+                box = yield from search(frame)
             else:
                 frame.landmarks, frame.status = fit_landmarks(grey, boxes[match]), DETECTED
                 box = box_from_landmarks(frame.landmarks)[0]
-                yield from (held for held, _ in pending)
+                yield from (held_frame for held_frame, _ in pending)
                 pending.clear()
-            since_detection = 0
-            yield frame
+                yield frame
             continue
         frame.landmarks, frame.status, box = landmarks, TRACKED, new_box
         pending.append((frame, new_box))
     if pending:  # confirm the last provisional frames with one more detection
         last, last_box = pending[-1]
-        if _matching(detect_faces(last.grey, detect_width=detect_width), last_box) is None:
+        if _matching(finder.around(last.grey, last_box), last_box) is None:
             yield from lost()
         else:
-            yield from (held for held, _ in pending)
+            yield from (frame for frame, _ in pending)
+    if held:  # search the last frame for small faces, and follow one back
+        last = held.pop()
+        found = start(last, finder.small(last.grey))
+        if found is None:
+            yield from held
+            held.clear()
+        else:
+            yield from recover(found)
+        yield last
 
 
 def fill_gaps(frames: Iterable[TrackedFrame], *, max_gap: int = 5) -> Iterator[TrackedFrame]:

@@ -17,7 +17,10 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
     :class:`~handcrafted_dfer.clip.AlignedClip` or a ``[T, H, W]`` array) to a 2D float array, one
     row per clip. Subclasses set :attr:`short_name` and implement ``_describe(volume) -> ndarray``
     (any shape, flattened in C order) and ``_feature_names(volume_shape) -> list[str]`` in the
-    same order.
+    same order, and take a ``mirror`` parameter: when it is True, a clip's row is the mean of the
+    rows of the clip and of its left-right mirror image, so that an expression and its mirror
+    image (a smirk on either side) get the same descriptor; a block's value then also holds its
+    mirror block's.
     """
 
     #: Name on the command line and in method specs (``lbptop``, ``hog3d``, ``flow``).
@@ -44,10 +47,17 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
         -------
         ndarray of float64, shape (n_clips, n_features)
         """
-        rows = [np.asarray(self._describe(as_volume(x)), dtype=np.float64).ravel() for x in X]
+        rows = [self._row(as_volume(x)) for x in X]
         if not rows:
             raise ValueError("transform needs at least one clip")
         return np.vstack(rows)
+
+    def _row(self, volume) -> np.ndarray:
+        row = np.asarray(self._describe(volume), dtype=np.float64).ravel()
+        if self.mirror:
+            mirrored = np.asarray(self._describe(volume[:, :, ::-1]), dtype=np.float64).ravel()
+            row = (row + mirrored) / 2
+        return row
 
     def get_feature_names_out(self, input_features=None):
         """Readable feature names such as ``lbptop/xy/r2c3/t0/b17`` (see GUIDE §3)."""

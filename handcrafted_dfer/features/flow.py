@@ -201,7 +201,9 @@ def flow_histograms(volume, *, method: str = "farneback", descriptors=("hof", "m
 class OpticalFlowFeatures(ClipFeatureExtractor):
     """HOF and MBH features of clips, one row per clip (scikit-learn transformer).
 
-    Parameters are those of :func:`flow_histograms`. The row concatenates the histograms in
+    Parameters are those of :func:`flow_histograms`, and ``mirror`` (average the histograms of
+    the clip and of its left-right mirror image; see the base class). The row concatenates the
+    histograms in
     the order of ``descriptors`` (MBHx before MBHy); feature names are
     ``hof/r<row>c<col>/t<segment>/o<bin>`` (bin ``n_bins`` is no-motion), ``mbhx/...`` and
     ``mbhy/...``.
@@ -210,13 +212,14 @@ class OpticalFlowFeatures(ClipFeatureExtractor):
     short_name = "flow"
 
     def __init__(self, method="farneback", descriptors=("hof", "mbh"), grid=(2, 4, 4), n_bins=8,
-                 motion_threshold=0.4, normalize="l2"):
+                 motion_threshold=0.4, normalize="l2", mirror=False):
         self.method = method
         self.descriptors = descriptors
         self.grid = grid
         self.n_bins = n_bins
         self.motion_threshold = motion_threshold
         self.normalize = normalize
+        self.mirror = mirror
 
     def _describe(self, volume):
         hists = flow_histograms(volume, method=self.method, descriptors=self.descriptors,

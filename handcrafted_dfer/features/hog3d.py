@@ -157,7 +157,8 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
 class HOG3D(ClipFeatureExtractor):
     """3D-HOG features of clips, one row per clip (scikit-learn transformer).
 
-    Parameters are those of :func:`hog3d_histograms`. Feature names are
+    Parameters are those of :func:`hog3d_histograms`, and ``mirror`` (average the histograms of
+    the clip and of its left-right mirror image; see the base class). Feature names are
     ``hog3d/r<row>c<col>/t<segment>/o<bin>`` (bin zero-padded, e.g. ``hog3d/r1c0/t1/o05``); the
     direction of bin ``k`` is row ``k`` of :func:`polyhedron_normals`.
     """
@@ -165,12 +166,13 @@ class HOG3D(ClipFeatureExtractor):
     short_name = "hog3d"
 
     def __init__(self, polyhedron="icosahedron", half=False, grid=(2, 4, 4), sigma=0.0,
-                 normalize="l2"):
+                 normalize="l2", mirror=False):
         self.polyhedron = polyhedron
         self.half = half
         self.grid = grid
         self.sigma = sigma
         self.normalize = normalize
+        self.mirror = mirror
 
     def _describe(self, volume):
         return hog3d_histograms(volume, polyhedron=self.polyhedron, half=self.half,

@@ -176,6 +176,8 @@ class LBPTOP(ClipFeatureExtractor):
     grid : sequence of 3 int, default (1, 4, 4)
         Blocks along t, y, x.
     overlap : float, default 0.0
+    mirror : bool, default False
+        Average the histograms of the clip and of its left-right mirror image.
 
     Notes
     -----
@@ -187,12 +189,14 @@ class LBPTOP(ClipFeatureExtractor):
 
     short_name = "lbptop"
 
-    def __init__(self, P=8, radius=(1, 1, 1), mapping="nri_uniform", grid=(1, 4, 4), overlap=0.0):
+    def __init__(self, P=8, radius=(1, 1, 1), mapping="nri_uniform", grid=(1, 4, 4), overlap=0.0,
+                 mirror=False):
         self.P = P
         self.radius = radius
         self.mapping = mapping
         self.grid = grid
         self.overlap = overlap
+        self.mirror = mirror
 
     def _histograms(self, volume):
         return lbptop_histograms(volume, P=self.P, radius=self.radius, mapping=self.mapping,

@@ -54,33 +54,32 @@ STORE_VERSION = 2
 _log = logging.getLogger(__name__)
 
 
-def source_identity(path: str | os.PathLike, files=None) -> dict:
-    """Resolved path plus (name, size, mtime_ns) of every file of a video file or frame folder.
+def source_identity(source) -> dict:
+    """Resolved paths plus (name, size, mtime_ns) of every file of a source.
 
     Parameters
     ----------
-    path : str or Path
-        A video file or a frame folder.
-    files : sequence of str, optional
-        The image files the clip consists of, when it is not the whole folder.
+    source : str, Path, or list of them
+        A video file, a frame folder, or a list of image files (a clip made of some of the files
+        of a folder; see :attr:`handcrafted_dfer.datasets.Clip.source`).
 
     Raises
     ------
     VideoReadError
-        If the path (or one of ``files``) does not exist.
+        If the path (or one of the files) does not exist.
     """
-    p = pathlib.Path(path)
+    first = source[0] if isinstance(source, (list, tuple)) and source else source
     try:
-        resolved = p.resolve(strict=True)
-        if files is not None:
-            members = [pathlib.Path(f).resolve(strict=True) for f in files]
-        elif resolved.is_dir():
-            members = [f for f in sorted(resolved.iterdir()) if f.is_file()]
+        if isinstance(source, (list, tuple)):
+            members = [pathlib.Path(f).resolve(strict=True) for f in source]
+            resolved = members[0].parent if members else None
         else:
-            members = [resolved]
+            resolved = pathlib.Path(source).resolve(strict=True)
+            members = ([f for f in sorted(resolved.iterdir()) if f.is_file()]
+                       if resolved.is_dir() else [resolved])
         stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in members]
     except OSError as exc:
-        raise VideoReadError(path, f"expected a video file or a folder of frames: {exc}") from exc
+        raise VideoReadError(first, f"expected a video file or a folder of frames: {exc}") from exc
     return {"path": str(resolved), "files": stats}
 
 
@@ -116,21 +115,18 @@ class FeatureStore:
 
     # -- keys -----------------------------------------------------------------------------------
     @staticmethod
-    def clip_key(source: str | os.PathLike, config, *, selection=None, files=None) -> str:
+    def clip_key(source, config, *, selection=None) -> str:
         """Key of a source under a preprocessing configuration.
 
         Parameters
         ----------
-        source : str or Path
-            Video file or frame folder.
+        source : str, Path or list
+            Video file, frame folder, or list of image files.
         config : PreprocessConfig
-        selection : JSON-serialisable, optional
+        selection : JSON-serializable, optional
             Anything else that changes the result (e.g. a dataset's frame subset).
-        files : sequence of str, optional
-            The image files of a clip that is a list of files rather than a whole folder.
         """
-        return cache_key(STORE_VERSION, __version__, source_identity(source, files), config,
-                         selection)
+        return cache_key(STORE_VERSION, __version__, source_identity(source), config, selection)
 
     @staticmethod
     def content_key(clip) -> str:

@@ -22,7 +22,7 @@ from ..errors import DferError
 from .figures import plot_confusions
 from .tables import comparison_markdown, evaluation_markdown, summary_tables
 
-__all__ = ["report_paths", "write_report", "summary_tables", "evaluation_markdown",
+__all__ = ["report_paths", "slug", "write_report", "summary_tables", "evaluation_markdown",
            "comparison_markdown", "plot_confusions"]
 
 
@@ -36,7 +36,8 @@ def report_paths(json_path: str | os.PathLike) -> dict:
             "confusion": stem.parent / f"{stem.name}_confusion.png"}
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A method name as a file-name part (``lbptop+hog3d-rf`` -> ``lbptop_hog3d-rf``)."""
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name)
 
 
@@ -58,10 +59,10 @@ def _comparison_figures(report: dict, stem: pathlib.Path) -> dict:
         top = report["importance"][name]["top"]
         figures[f"blocks:{name}"] = plot_top_blocks(
             table, namer=namer, top=len(top), title=f"{name}: most important blocks",
-            path=stem.parent / f"{stem.name}_{_slug(name)}_blocks.png")
+            path=stem.parent / f"{stem.name}_{slug(name)}_blocks.png")
         figures[f"heatmap:{name}"] = plot_block_heatmap(
             table, namer=namer, face=explain["face"], title=f"{name}: block importance",
-            path=stem.parent / f"{stem.name}_{_slug(name)}_heatmap.png")
+            path=stem.parent / f"{stem.name}_{slug(name)}_heatmap.png")
     return figures
 
 

@@ -125,6 +125,12 @@ def evaluation_markdown(report: dict, *, figures: dict | None = None) -> str:
     if report.get("synthetic"):
         lines += [f"> **Synthetic data.** {report.get('note', '')}", ""]
     environment = report.get("environment", {})
+    cross = report.get("cross_dataset")
+    if cross:
+        lines += [f"Trained on all of **{cross['train']}**, tested on **{cross['test']}** "
+                  f"(`{cross['test_root']}`), on their common classes "
+                  f"({', '.join(cross['kept'])}); classes not in both were dropped: "
+                  f"{', '.join(cross['dropped']) or 'none'}.", ""]
     lines += [
         f"- clips evaluated: {report['n_clips']} of "
         f"{report.get('n_clips_listed', report['n_clips'])} listed; "
