@@ -136,8 +136,8 @@ def test_sigterm_exits_130_with_a_message_and_a_rerun_resumes(manifest, tmp_path
     from handcrafted_dfer.evaluate.clips import prepare_clips
 
     dataset = load_dataset("manifest", manifest)
-    config = PreprocessConfig()
-    done = [c for c in dataset.clips if FeatureStore.clip_key(c.path, config) in kept]
+    config = PreprocessConfig().for_dataset(dataset)  # as the run resolved it
+    done = [c for c in dataset.clips if FeatureStore.clip_key(c.source, config) in kept]
     assert len(done) == len(kept)
     prepared = prepare_clips(Dataset(dataset.name, dataset.root, done, dataset.labels), config,
                              RunOptions(cache_dir=str(cache)))
