@@ -243,15 +243,14 @@ class TestOneClass:
 
 
 class TestJobs:
-    def test_jobs_above_the_usable_cores_are_capped_with_a_warning(self, two_classes, tmp_path,
-                                                                   capsys):
-        """The warning comes with the run options, before the spec (refused here) is built."""
+    def test_jobs_above_the_usable_cores_are_capped_with_a_warning(self, tmp_path, capsys):
+        """The warning comes with the run options, before the dataset (missing here) is read."""
         from handcrafted_dfer.parallel import usable_cores
 
         cores = usable_cores()
-        argv = ["evaluate", "--dataset", "manifest", "--root", str(two_classes), "--cache",
-                str(tmp_path / "cache"), "--report", str(tmp_path / "r.json"), "--set",
-                "lbptop.radiuss=2", "--quiet", "--jobs"]
+        argv = ["evaluate", "--dataset", "manifest", "--root", str(tmp_path / "missing.csv"),
+                "--cache", str(tmp_path / "cache"), "--report", str(tmp_path / "r.json"),
+                "--quiet", "--jobs"]
         assert main(argv + [str(cores + 6)]) == 2
         err = capsys.readouterr().err
         assert (f"dfer evaluate: warning: --jobs {cores + 6} is more than the {cores} usable "
