@@ -460,7 +460,7 @@ def classifier_recipe(name: str, *, seed: int = 0) -> ClassifierRecipe:
     if name == "svm":
         svm = SVC(kernel=rbf_kernel_scaled, class_weight="balanced")
         return ClassifierRecipe("svm", Pipeline([("svm", svm)]), {"svm__C": [1.0, 10.0, 100.0]},
-                                {"svm__C": 10.0}, "hellinger", True)
+                                {"svm__C": 1.0}, "hellinger", True)
     if name in ("linear-svm", "chi2-svm"):
         # the linear kernel as a callable: one Gram matrix product (see the module docstring)
         svm = SVC(kernel=linear_kernel, class_weight="balanced")

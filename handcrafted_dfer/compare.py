@@ -39,7 +39,7 @@ from .explain.plots import mean_face
 __all__ = ["DEFAULT_METHODS", "DEEP_INTERPRETABILITY", "ComparisonOptions", "run_comparison"]
 
 #: Methods compared when the user names none: three single descriptors, their fusion, the 3D CNN.
-DEFAULT_METHODS = "lbptop-svm,hog3d-rf,flow-svm,fusion-svm,c3d"
+DEFAULT_METHODS = "lbptop-linear-svm,hog3d-linear-svm,flow-linear-svm,lbptop+hog3d-ridge,c3d"
 
 #: What the deep baseline offers in place of a ranking of named blocks.
 DEEP_INTERPRETABILITY = (

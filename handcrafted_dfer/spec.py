@@ -32,7 +32,7 @@ FUSION = ("lbptop", "hog3d", "flow")
 #: Extractor names of specs.
 EXTRACTOR_NAMES = ("lbptop", "hog3d", "flow")
 #: The method of ``dfer evaluate`` and ``dfer train`` when none is named.
-DEFAULT_METHOD = "lbptop-svm"
+DEFAULT_METHOD = "lbptop-linear-svm"
 
 
 def _check_value(value, where: str):

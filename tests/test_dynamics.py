@@ -21,10 +21,10 @@ from handcrafted_dfer.analyze import (CURVE_REGIONS, EPISODE_COLUMNS, SPACES, Dy
                                       video_dynamics)
 from handcrafted_dfer.analyze.intensity import (block_histograms, chi_square,
                                                 leave_out_distances, region_blocks)
+from handcrafted_dfer.analyze.dynamics import DYNAMICS_PREPROCESS
 from handcrafted_dfer.analyze.phases import APEX, NEUTRAL, OFFSET, ONSET, noise_level
 from handcrafted_dfer.cli import main
 from handcrafted_dfer.clip import AlignedClip
-from handcrafted_dfer.config import PreprocessConfig
 from handcrafted_dfer.datasets import synthetic
 from handcrafted_dfer.datasets.ckplus import load_ckplus
 from handcrafted_dfer.face.preprocess import track_and_align
@@ -34,7 +34,7 @@ EXPRESSIVE = tuple(e for e in synthetic.EMOTIONS if e != "neutral")
 
 
 def _track(frames) -> AlignedClip:
-    return track_and_align(frames, PreprocessConfig())[0]
+    return track_and_align(frames, DYNAMICS_PREPROCESS)[0]
 
 
 def _strongest(curve):

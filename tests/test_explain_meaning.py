@@ -72,7 +72,7 @@ def synthetic():
     rng = np.random.default_rng(0)
     y = np.repeat(CLASSES, 24)
     volumes = [make_clip(rng, kind) for kind in y]
-    extractor = LBPTOP(grid=(2, 4, 4)).fit(volumes)
+    extractor = LBPTOP(grid=(2, 4, 4), radius=(1, 1, 1), mirror=False).fit(volumes)
     X = extractor.transform(volumes)
     names = list(extractor.get_feature_names_out())
     folds, train_sets = [], []

@@ -270,16 +270,18 @@ class TestLBPTOP:
     def test_parameters_untouched_and_clonable(self):
         est = LBPTOP(P=(8, 4, 4), radius=[1, 2, 2], grid=(2, 2, 2))
         assert est.get_params() == {"P": (8, 4, 4), "radius": [1, 2, 2], "mapping": "nri_uniform",
-                                    "grid": (2, 2, 2), "overlap": 0.0, "mirror": False}
+                                    "grid": (2, 2, 2), "overlap": 0.0, "mirror": True}
         assert clone(est).get_params() == est.get_params()
-        assert LBPTOP().get_params()["grid"] == (1, 4, 4)
+        # the defaults chosen on CK+48 (experiments/ckplus48/results.md)
+        assert LBPTOP().get_params()["grid"] == (1, 8, 8)
+        assert LBPTOP().get_params()["radius"] == (1, 4, 4)
         assert isinstance(make_extractor("lbptop"), LBPTOP)
 
     def test_vector_and_names_follow_the_histogram_layout(self):
         rng = np.random.default_rng(9)
         volumes = [rng.integers(0, 256, (8, 18, 18), dtype=np.uint8) for _ in range(2)]
         clip = AlignedClip(volumes[1], np.zeros((8, 68, 2)), np.ones(8, bool), 25.0, "mem")
-        est = LBPTOP(grid=(2, 3, 4)).fit(volumes)
+        est = LBPTOP(grid=(2, 3, 4), radius=(1, 1, 1), mirror=False).fit(volumes)
         X = est.transform([volumes[0], clip])
         names = list(est.get_feature_names_out())
         assert X.shape == (2, 2 * 3 * 4 * 3 * 59) and len(names) == X.shape[1]
@@ -293,7 +295,8 @@ class TestLBPTOP:
 
     def test_per_plane_P_drops_padding(self):
         volume = np.random.default_rng(2).integers(0, 256, (6, 10, 10), dtype=np.uint8)
-        est = LBPTOP(P=(8, 4, 4), mapping="uniform", grid=(1, 2, 2)).fit([volume])
+        est = LBPTOP(P=(8, 4, 4), mapping="uniform", grid=(1, 2, 2), radius=(1, 1, 1),
+                     mirror=False).fit([volume])
         X = est.transform([volume])
         names = list(est.get_feature_names_out())
         assert X.shape[1] == len(names) == 4 * (10 + 6 + 6)

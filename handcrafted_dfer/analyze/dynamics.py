@@ -58,6 +58,7 @@ from .intensity import (FACE, REGIONS, block_distances, block_histograms, find_n
 from .phases import APEX, OFFSET, ONSET, PHASES, PhaseConfig, Phases, noise_level, segment_phases
 
 __all__ = [
+    "DYNAMICS_PREPROCESS",
     "SPACES",
     "CURVE_REGIONS",
     "EPISODE_COLUMNS",
@@ -366,10 +367,15 @@ def expression_dynamics(clip: AlignedClip, *, neutral: tuple[int, int] | None = 
                     neutral_rule=rule, curves=tuple(curves), config=config)
 
 
+#: Preprocessing of :func:`video_dynamics`: the crop reaches under the chin (crop side 1.1 box
+#: units), wider than the classification default, because the jaw is one of the regions measured.
+DYNAMICS_PREPROCESS = PreprocessConfig(crop_side=1.1)
+
+
 def video_dynamics(source: str | os.PathLike | np.ndarray, *,
                    neutral: tuple[int, int] | None = None,
                    config: DynamicsConfig = DynamicsConfig(),
-                   preprocess: PreprocessConfig = PreprocessConfig(),
+                   preprocess: PreprocessConfig = DYNAMICS_PREPROCESS,
                    progress: bool = False) -> Dynamics:
     """:func:`expression_dynamics` of the face in a video file, frame folder or frame array.
 

@@ -69,11 +69,13 @@ def _seconds(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print a summary, and write the requested files."""
-    from ..analyze.dynamics import plot_dynamics, video_dynamics
+    import dataclasses
+
+    from ..analyze.dynamics import DYNAMICS_PREPROCESS, plot_dynamics, video_dynamics
 
     _check_paths(args)
     dynamics = video_dynamics(args.input, neutral=args.neutral_frames,
-                              preprocess=PreprocessConfig(size=args.size),
+                              preprocess=dataclasses.replace(DYNAMICS_PREPROCESS, size=args.size),
                               progress=not args.quiet)
     table = dynamics.episodes_table()
     if args.csv:

@@ -158,15 +158,17 @@ class HOG3D(ClipFeatureExtractor):
     """3D-HOG features of clips, one row per clip (scikit-learn transformer).
 
     Parameters are those of :func:`hog3d_histograms`, and ``mirror`` (average the histograms of
-    the clip and of its left-right mirror image; see the base class). Feature names are
+    the clip and of its left-right mirror image; see the base class). The defaults, ``grid=(2, 8,
+    8)`` and ``mirror=True``, were chosen on real faces (``experiments/ckplus48``). Feature names
+    are
     ``hog3d/r<row>c<col>/t<segment>/o<bin>`` (bin zero-padded, e.g. ``hog3d/r1c0/t1/o05``); the
     direction of bin ``k`` is row ``k`` of :func:`polyhedron_normals`.
     """
 
     short_name = "hog3d"
 
-    def __init__(self, polyhedron="icosahedron", half=False, grid=(2, 4, 4), sigma=0.0,
-                 normalize="l2", mirror=False):
+    def __init__(self, polyhedron="icosahedron", half=False, grid=(2, 8, 8), sigma=0.0,
+                 normalize="l2", mirror=True):
         self.polyhedron = polyhedron
         self.half = half
         self.grid = grid
