@@ -10,7 +10,11 @@ synthetic set's manifest) is named by :func:`cache_key` and written by :func:`at
 * :func:`atomic_write` writes to a uniquely named temporary file in the target's folder and renames
   it into place, so a reader sees a whole entry or none, two writers never share a temporary file,
   and a killed run leaves at worst a stale temporary file (:func:`remove_stale_temporaries`
-  clears them). Files get the permissions the process's umask gives new files.
+  clears them). A temporary file's name holds its writer's host and process id
+  (``.tmp-<stem>.<host>.<pid>.<random><suffix>``), so the temporary files of a writer that is
+  known to be dead (a ``kill -9`` of an earlier run on this host) are removed at once, and those of
+  another host's writers after an hour. Files get the permissions the process's umask gives new
+  files (not the owner-only mode of :func:`tempfile.mkstemp`).
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import hashlib
 import json
 import os
 import pathlib
+import re
+import socket
 import tempfile
 import time
 
 import numpy as np
 
-__all__ = ["cache_key", "atomic_write", "default_cache_dir", "remove_stale_temporaries",
-           "TEMPORARY_PREFIX"]
+__all__ = ["cache_key", "atomic_write", "write_result", "default_cache_dir",
+           "remove_stale_temporaries", "TEMPORARY_PREFIX"]
 
 #: Temporary files of :func:`atomic_write` start with this (then the target's name).
 TEMPORARY_PREFIX = ".tmp-"
@@ -96,8 +102,8 @@ def atomic_write(path: str | os.PathLike, write) -> pathlib.Path:
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.stem}.",
-                               suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix,
+                               prefix=f"{TEMPORARY_PREFIX}{path.stem}.{_host()}.{os.getpid()}.")
     os.close(fd)
     try:
         write(tmp)
@@ -112,11 +118,80 @@ def atomic_write(path: str | os.PathLike, write) -> pathlib.Path:
     return path
 
 
+def write_result(path: str | os.PathLike, data: bytes, *, what: str) -> pathlib.Path:
+    """Write a run's result (a report, a model file, prediction windows) atomically; if that
+    fails, save it to a new file in the system's temporary folder so that the result is not lost.
+
+    Parameters
+    ----------
+    path : str or Path
+    data : bytes
+    what : str
+        What the file is, for the message (``"the report"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    DferError
+        The file cannot be written (an ``OSError``); the message names the copy
+        (``dfer-<stem>-<random><suffix>`` in the temporary folder), or says that it could not
+        be saved there either.
+    """
+    from .errors import DferError
+
+    try:
+        return atomic_write(path, lambda tmp: pathlib.Path(tmp).write_bytes(data))
+    except OSError as exc:
+        name = pathlib.Path(path)
+        try:
+            fd, copy = tempfile.mkstemp(prefix=f"dfer-{name.stem}-", suffix=name.suffix)
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            saved = f"it was saved to {copy} instead"
+        except OSError:
+            saved = "it could not be saved in the temporary folder either"
+        raise DferError(exc.filename or path, f"could not write {what} "
+                        f"({exc.strerror or exc}); {saved}") from exc
+
+
+#: ``.<host>.<pid>.<mkstemp's 8 random characters><suffix>`` at the end of a temporary file's name.
+_WRITER = re.compile(r"\.(?P<host>[^.]+)\.(?P<pid>\d+)\.[a-z0-9_]{8}(\.[^.]*)?$")
+
+
+def _host() -> str:
+    """This host's name as it appears in temporary file names (no dots)."""
+    return socket.gethostname().replace(".", "_") or "host"
+
+
+def _writer_is_dead(name: str) -> bool:
+    """True when a temporary file's name says it was written on this host by a process that no
+    longer exists."""
+    match = _WRITER.search(name)
+    if match is None or match["host"] != _host():
+        return False  # another host's writer, or a name without a writer
+    pid = int(match["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (owned by another user)
+        return False
+    return False
+
+
 def remove_stale_temporaries(folder: str | os.PathLike, *, older_than_s: float = 3600.0) -> int:
     """Delete temporary files of :func:`atomic_write` left under ``folder`` by killed runs.
 
-    Only files whose name starts with :data:`TEMPORARY_PREFIX` and that were last modified more
-    than ``older_than_s`` seconds ago are removed (a younger one may belong to a running writer).
+    A file whose name starts with :data:`TEMPORARY_PREFIX` is removed when its writer is known to
+    be dead (it ran on this host and its process id no longer exists) or when it was last
+    modified more than ``older_than_s`` seconds ago (a writer on another host sharing the folder
+    may still be writing a younger one).
 
     Returns
     -------
@@ -130,7 +205,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, *, older_than_s: float =
     removed = 0
     for path in folder.rglob(f"{TEMPORARY_PREFIX}*"):
         try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
+            if path.is_file() and (_writer_is_dead(path.name) or path.stat().st_mtime < cutoff):
                 path.unlink()
                 removed += 1
         except OSError:  # removed meanwhile by another run

@@ -366,16 +366,26 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.best_estimator_.classes_
         return self
 
+    def check_labels(self, y) -> None:
+        """Raise ``ValueError`` when training labels ``y`` cannot be fitted: fewer than 2 classes,
+        or (with ``calibrate``) a class of a single clip, which probability calibration cannot
+        split. Known from the labels alone, so a run checks every fold before any work."""
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+        if len(labels) < 2:
+            raise ValueError(f"training needs clips of at least 2 classes; got {len(labels)} "
+                             f"class{'' if len(labels) == 1 else 'es'}")
+        if self.calibrate and counts.min() < 2:
+            raise ValueError(f"probability calibration needs at least 2 training clips of every "
+                             f"class (class {labels[np.argmin(counts)]!r} has 1)")
+
     def _calibrated(self, estimator, y, splits):
         """Sigmoid calibration on the inner folds when each of their training sides has every
         class, else on stratified folds of the training clips."""
         n_classes = len(np.unique(y))
         if splits is not None and all(len(np.unique(y[train])) == n_classes for train, _ in splits):
             return CalibratedClassifierCV(estimator, method="sigmoid", cv=splits, ensemble=False)
+        self.check_labels(y)
         k = min(3, int(np.unique(y, return_counts=True)[1].min()))
-        if k < 2:
-            raise ValueError("probability calibration needs at least 2 training clips of every "
-                             "class (one class has n_samples = 1)")
         cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
         return CalibratedClassifierCV(estimator, method="sigmoid", cv=cv, ensemble=False)
 

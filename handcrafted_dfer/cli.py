@@ -24,7 +24,7 @@ __all__ = ["main", "build_parser"]
 
 #: Subcommands in the order ``dfer --help`` lists them.
 COMMANDS = ("demo", "preprocess", "synth", "evaluate", "compare", "train", "predict", "dynamics",
-            "explain")
+            "explain", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,7 +69,7 @@ def backend_session(run):
             client = Client(run.scheduler, timeout="20s")
         else:
             cluster = LocalCluster(n_workers=run.n_jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None,
+                                   dashboard_address=":0",
                                    env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                         "OPENBLAS_NUM_THREADS": "1"})
             client = Client(cluster)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import __version__
-from .cache import atomic_write
+from .cache import write_result
 from .config import PreprocessConfig
 from .errors import ModelFileError
 
@@ -127,6 +127,12 @@ def save_model(path: str | os.PathLike, pipeline, *, labels, config: PreprocessC
     Returns
     -------
     Path
+
+    Raises
+    ------
+    DferError
+        The file cannot be written; the model is then saved in the temporary folder and the
+        message says where.
     """
     import dataclasses
 
@@ -137,7 +143,7 @@ def save_model(path: str | os.PathLike, pipeline, *, labels, config: PreprocessC
                  "preprocess": dataclasses.asdict(config), "versions": package_versions()})
     blob = sio.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
                       "metadata": json.dumps(meta), "pipeline": pipeline})
-    return atomic_write(path, lambda tmp: pathlib.Path(tmp).write_bytes(blob))
+    return write_result(path, blob, what="the model file")
 
 
 def _legacy_or_foreign(path: pathlib.Path, head: bytes) -> ModelFileError:

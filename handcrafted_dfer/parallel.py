@@ -16,13 +16,20 @@ import time
 import joblib
 from tqdm.auto import tqdm
 
-__all__ = ["parallel_map", "WATCHDOG_PERIOD_S"]
+__all__ = ["parallel_map", "usable_cores", "WATCHDOG_PERIOD_S"]
 
 #: How often (seconds) a worker checks that its parent process is still alive.
 WATCHDOG_PERIOD_S = 1.0
 
 _watchdog_lock = threading.Lock()
 _watchdog_started = False
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def _watch_parent(parent: int) -> None:

@@ -17,6 +17,22 @@ from .pipeline import (build_pipeline, fit_pipeline, resolved_settings, split_fe
 __all__ = ["train_model"]
 
 
+def _check_labels(pipeline, dataset, y, *, what: str) -> None:
+    """DatasetLayoutError when labels ``y`` cannot train the pipeline (fewer than 2 classes, or a
+    class too small for its classifier)."""
+    last = pipeline.steps[-1][1]
+    try:
+        if hasattr(last, "check_labels"):
+            last.check_labels(y)
+        elif len(set(np.asarray(y).tolist())) < 2:
+            raise ValueError(f"training needs clips of at least 2 classes; got "
+                             f"{len(set(np.asarray(y).tolist()))}")
+    except ValueError as exc:
+        found = ", ".join(f"{dataset.labels[c]} ({int(np.sum(y == c))})" for c in np.unique(y))
+        raise DatasetLayoutError(dataset.root, f"cannot train on {what}: {exc}; classes found: "
+                                 f"{found or 'none'}") from None
+
+
 def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> TrainedModel:
     """Fit the experiment's one method on every usable clip of its dataset.
 
@@ -41,7 +57,9 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
     Raises
     ------
     DatasetLayoutError
-        Fewer than two classes among the clips that could be preprocessed.
+        Fewer than two classes, or a class too small for the classifier (one clip, for a
+        calibrated SVM): among the listed clips before any is preprocessed, and among those that
+        could be preprocessed.
     ValueError
         Not exactly one method, or a spec that does not build.
     """
@@ -54,18 +72,15 @@ def train_model(experiment: Experiment, run: RunOptions, *, dataset=None) -> Tra
                                      preprocess=experiment.preprocess.for_dataset(dataset))
     pipeline = build_pipeline(spec, seed=experiment.seed, preprocess=experiment.preprocess,
                               run=run)
-    if len(set(dataset.y.tolist())) < 2:
-        raise DatasetLayoutError(dataset.root, "expected clips of at least 2 classes to train "
-                                 f"on; found only {', '.join(sorted({c.label for c in dataset.clips}))}")
+    _check_labels(pipeline, dataset, dataset.y,
+                  what=f"the {len(dataset)} clips of dataset {dataset.name!r}")
     with recorded_warnings() as messages:
         prepared = prepare_clips(dataset, experiment.preprocess, run)
         ok = prepared.ok
         y, subjects = dataset.y[ok], dataset.subjects[ok]
-        if len(set(y.tolist())) < 2:
-            raise DatasetLayoutError(dataset.root, f"only {int(ok.sum())} of {len(ok)} clips "
-                                     f"could be preprocessed and they hold fewer than 2 classes; "
-                                     f"nothing to train on (see the skipped clips)")
-        clips = [c for c in prepared.clips if c is not None]
+        _check_labels(pipeline, dataset, y, what=f"the {int(ok.sum())} of {len(ok)} clips that "
+                      f"could be preprocessed (see the skipped clips)")
+        clips = prepared.clips[ok]  # read from the cache as they are needed
         features, head = split_features(pipeline)
         if features is None:
             fit_pipeline(pipeline, clips, y, subjects)

@@ -69,3 +69,28 @@ def two_faces(shared_videos, tmp_path_factory):
     path = tmp_path_factory.mktemp("two_faces") / "two_faces.mp4"
     layout = module.write_two_faces(path, frames=196, away=(72, 122))
     return {**layout, "path": path, "module": module}
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces(tmp_path_factory):
+    """A small synthetic set on disk (4 subjects x 7 classes x 1 clip of 8-10 frames, 160 px):
+    its Dataset, whose clips tests pick into their own manifests (:func:`write_manifest`)."""
+    from handcrafted_dfer.datasets.synthetic import load_synthetic
+
+    return load_synthetic(tmp_path_factory.mktemp("synthetic_faces"), subjects=4,
+                          clips_per_class=1, frames=(8, 10), size=160, progress=False)
+
+
+def write_manifest(path, rows) -> pathlib.Path:
+    """Write a ``path,label,subject`` manifest CSV of ``rows`` (clip path, label, subject)."""
+    path = pathlib.Path(path)
+    lines = ["path,label,subject"] + [f"{p},{label},{subject}" for p, label, subject in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def manifest_rows(dataset, labels, subjects=None) -> list:
+    """``(path, label, subject)`` of the clips of ``dataset`` with one of ``labels`` (and one of
+    ``subjects``), for :func:`write_manifest`."""
+    return [(c.path, c.label, c.subject) for c in dataset.clips
+            if c.label in labels and (subjects is None or c.subject in subjects)]

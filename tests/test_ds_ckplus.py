@@ -109,6 +109,18 @@ def test_unknown_code_names_the_file(tmp_path, text):
     assert info.value.path == str(bad)
 
 
+def test_a_binary_emotion_file_is_cut_and_escaped_in_the_message(tmp_path):
+    root = build_ckplus(tmp_path)
+    bad = root / "Emotion/S022/001/S022_001_00000004_emotion.txt"
+    bad.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8)))
+    with pytest.raises(LabelFileError) as info:
+        load_ckplus(root)
+    message = str(info.value)
+    assert info.value.path == str(bad) and "expected one number" in message
+    assert len(message) < len(str(bad)) + 400  # 40 characters of the file, escaped: not 20 KB
+    assert message.endswith("...") and message.isascii() and message.isprintable()
+
+
 def test_two_emotion_files_in_a_sequence(tmp_path):
     root = build_ckplus(tmp_path)
     (root / "Emotion/S022/001/S022_001_00000003_emotion.txt").write_text("5\n")

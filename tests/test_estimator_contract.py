@@ -31,16 +31,17 @@ _TABLE_CHECKS = (
     "check_fit2d_predict1d",
 )
 
-#: Checks that also fit on such tables: the grids of HOG3D and the flow are checked against the
-#: clip shape at fit time (LBP-TOP's feature names do not depend on it).
+#: Checks that also fit on such tables: every extractor checks its grid (and, for LBP-TOP, its
+#: radius) against the clip shape at fit time, and a table is no clip.
 _FIT_ON_TABLE_CHECKS = (
     "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
     "check_estimators_overwrite_params", "check_fit2d_1feature", "check_fit2d_1sample",
     "check_fit_check_is_fitted", "check_positive_only_tag_during_fit",
     "check_readonly_memmap_input",
 )
-#: A 1D input fails HOG3D's grid check with a ValueError, which is what this check asks for.
-_PASSES_FOR_HOG3D = ("check_fit1d",)
+#: A 1D input fails every extractor's shape check with a ValueError, which is what this check
+#: asks for.
+_PASSES_FOR_EXTRACTORS = ("check_fit1d",)
 
 _SEARCH = {
     "check_classifiers_train": "predictions come from the SVM's decision function while "
@@ -53,12 +54,8 @@ def _expected(estimator) -> dict:
     if isinstance(estimator, SubjectSearchClassifier):
         return dict(_SEARCH)
     extractor = estimator.extractor if isinstance(estimator, CachedExtractor) else estimator
-    if isinstance(extractor, LBPTOP):
-        return {check: _CLIPS for check in _TABLE_CHECKS}
-    if isinstance(extractor, (HOG3D, OpticalFlowFeatures)):
-        checks = set(_TABLE_CHECKS + _FIT_ON_TABLE_CHECKS)
-        if isinstance(extractor, HOG3D):
-            checks -= set(_PASSES_FOR_HOG3D)
+    if isinstance(extractor, (LBPTOP, HOG3D, OpticalFlowFeatures)):
+        checks = set(_TABLE_CHECKS + _FIT_ON_TABLE_CHECKS) - set(_PASSES_FOR_EXTRACTORS)
         return {check: _CLIPS for check in checks}
     return {}
 

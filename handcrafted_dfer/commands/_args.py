@@ -11,11 +11,13 @@ import dataclasses
 import json
 import os
 import pathlib
+import sys
 
 __all__ = ["positive_int", "key_value", "add_run_arguments", "add_preprocess_arguments",
            "preprocess_from_args", "model_preprocess_from_args", "add_faces_in_video_argument",
            "face_file_name", "add_experiment_arguments", "methods_from_args",
-           "experiment_from_args", "run_options_from_args", "run_experiment", "check_output",
+           "experiment_from_args", "run_options_from_args", "cache_dir_from_args", "capped_jobs",
+           "run_experiment", "check_output", "check_folder",
            "check_input"]
 
 PROTOCOLS = ("loso", "kfold", "official", "holdout")
@@ -305,15 +307,40 @@ def experiment_from_args(args, *, default_methods: str):
     return experiment
 
 
-def run_options_from_args(args, *, cache_dir=None):
-    """The :class:`~handcrafted_dfer.config.RunOptions` of ``--jobs``, ``--backend``, ... ."""
+def cache_dir_from_args(args) -> pathlib.Path:
+    """The cache folder of ``--cache`` (or the default), checked with :func:`check_folder`."""
     from ..cache import default_cache_dir
+
+    return check_folder(args.cache or default_cache_dir(), "the cache")
+
+
+def capped_jobs(jobs: int, *, command: str) -> int:
+    """``jobs``, or the usable cores with a warning on stderr when it asks for more (each worker
+    process holds its own copy of the models and clips: more workers than cores cost memory and
+    run no faster)."""
+    from ..parallel import usable_cores
+
+    cores = usable_cores()
+    if jobs <= cores:
+        return jobs
+    print(f"dfer {command}: warning: --jobs {jobs} is more than the {cores} usable cores of this "
+          f"machine; using {cores} (see the README on memory per worker)", file=sys.stderr)
+    return cores
+
+
+def run_options_from_args(args):
+    """The :class:`~handcrafted_dfer.config.RunOptions` of ``--jobs``, ``--backend``, ... .
+
+    ``--jobs`` is capped at the usable cores (with a warning) unless the work goes to a running
+    Dask cluster (``--scheduler``), whose size is its own.
+    """
     from ..config import RunOptions
 
-    cache = cache_dir or (os.path.expanduser(args.cache) if args.cache else default_cache_dir())
+    cache = cache_dir_from_args(args)
     scheduler = args.scheduler or (os.environ.get("DASK_SCHEDULER_ADDRESS")
                                    if args.backend == "dask" else None)
-    return RunOptions(cache_dir=os.fspath(cache), n_jobs=args.jobs, backend=args.backend,
+    jobs = args.jobs if scheduler else capped_jobs(args.jobs, command=args.command)
+    return RunOptions(cache_dir=os.fspath(cache), n_jobs=jobs, backend=args.backend,
                       scheduler=scheduler, progress=not args.quiet)
 
 
@@ -325,8 +352,8 @@ def run_experiment(args, function, *, default_methods: str, output: str, what: s
     from ..distributed import backend_session
 
     check_output(output, what, suffix=suffix)
-    experiment = experiment_from_args(args, default_methods=default_methods)
     run_options = run_options_from_args(args)
+    experiment = experiment_from_args(args, default_methods=default_methods)
     with backend_session(run_options):
         return function(experiment, run_options)
 
@@ -339,6 +366,29 @@ def check_input(path, what: str) -> pathlib.Path:
     path = pathlib.Path(path)
     if not path.exists():
         raise VideoReadError(path, f"no such file or folder; expected {what}")
+    return path
+
+
+def check_folder(path, what: str) -> pathlib.Path:
+    """A folder that exists or can be created: no file in its place or above it, and its nearest
+    existing ancestor writable.
+
+    Raises
+    ------
+    DferError
+        A file stands where the folder (or one of its parents) would be, or the folder cannot be
+        written or created.
+    """
+    from ..errors import DferError
+
+    path = pathlib.Path(os.path.expanduser(os.fspath(path)))
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise DferError(existing or path, f"is a file; expected a folder for {what}"
+                        + ("" if existing == path else f" ({path} would be inside it)"))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DferError(existing, f"folder is not writable; {what} cannot be "
+                        + ("written there" if existing == path else f"created in it ({path})"))
     return path
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._args import positive_int
+from ._args import capped_jobs, check_folder, positive_int
 
 __all__ = ["add_parser", "run"]
 
 
 def _default_jobs() -> int:
     """The CPUs this process may use (at most 4: the demo set is small)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, available or 1))
+    from ..parallel import usable_cores
+
+    return min(4, usable_cores())
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -56,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise DferError(args.out, "is a file; expected a folder for the demo report")
-    run_options = RunOptions(cache_dir=args.cache, n_jobs=args.jobs, progress=not args.quiet)
+    if args.cache:
+        check_folder(args.cache, "the cache")
+    run_options = RunOptions(cache_dir=args.cache, n_jobs=capped_jobs(args.jobs, command="demo"),
+                             progress=not args.quiet)
     report, paths, readme = run_demo(args.out, run_options, quick=args.quick, seed=args.seed)
     print_summary(report, paths)
     print(f"demo finished in {report['wall_seconds']:.0f} s of evaluation; start with "

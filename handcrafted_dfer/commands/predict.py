@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict, print a table, and write the requested files."""
     from ..analyze.tables import write_table
     from ..analyze.timeline import plot_timeline, predict_video, timeline_json
+    from ..cache import write_result
     from ..modelfile import load_model
 
     if _camera(args) is None:
@@ -153,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
                           progress=not args.quiet)
     table.attrs["model"] = str(args.model)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as file:
-            json.dump(timeline_json(table), file, indent=2)
+        write_result(args.json, json.dumps(timeline_json(table), indent=2).encode("utf-8"),
+                     what="the JSON windows")
     if args.plot:
         plot_timeline(table, args.plot)
     if args.windows_csv:

@@ -129,7 +129,8 @@ def _read_code(path: pathlib.Path) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise LabelFileError(path, f"expected one number (an emotion code 0..7), found {text!r}")
+        raise LabelFileError(path, f"expected one number (an emotion code 0..7), found "
+                             f"{ascii(text[:40])}{'...' if len(text) > 40 else ''}")
     if not value.is_integer() or not 0 <= value < len(CKPLUS_CLASSES):
         raise LabelFileError(path, f"unknown emotion code {text!r}; CK+ codes are 0..7 ("
                              + ", ".join(f"{k} {c}" for k, c in enumerate(CKPLUS_CLASSES)) + ")")

@@ -33,6 +33,7 @@ from sklearn.base import clone
 from .. import __version__
 from ..config import Experiment, RunOptions, experiment_to_dict
 from ..errors import DatasetLayoutError
+from ..features.store import StoredClips
 from ..pipeline import (build_pipeline, check_spec, deep_available, resolved_settings,
                         split_features)
 from .clips import prepare_clips
@@ -73,6 +74,13 @@ def load_experiment_dataset(ref, run: RunOptions, *, seed: int = 0):
 def check_experiment(experiment: Experiment, dataset) -> list:
     """Everything that can be checked from the listing and the arguments; returns the folds.
 
+    Checks that the protocol applies and every fold can be trained and scored
+    (:func:`~handcrafted_dfer.datasets.protocols.check_protocol`: at least two classes, enough
+    subjects per class, every tested class trained), that every method spec builds for the clip
+    shape (steps, parameters, grids and radii against ``--frames`` and ``--size``), and that each
+    fold's training labels suit each method's classifier (e.g. calibrated SVMs need 2 training
+    clips of every class).
+
     Raises
     ------
     DatasetLayoutError
@@ -81,13 +89,24 @@ def check_experiment(experiment: Experiment, dataset) -> list:
     DferError
         The protocol does not apply (e.g. fewer subjects than folds).
     ValueError
-        A method spec does not build.
+        A method spec does not build for these clips.
     """
     from ..datasets.protocols import check_protocol
 
     folds = check_protocol(dataset, experiment.protocol, **experiment.protocol_options)
     for spec in experiment.methods:
-        check_spec(spec, preprocess=experiment.preprocess)
+        if spec.family != "handcrafted":
+            check_spec(spec, preprocess=experiment.preprocess)
+            continue
+        last = build_pipeline(spec, preprocess=experiment.preprocess).steps[-1][1]
+        for n, (train, _) in enumerate(folds, 1):
+            try:
+                last.check_labels(dataset.y[train])
+            except ValueError as exc:
+                raise DatasetLayoutError(dataset.root, f"method {spec.name}: fold {n} of "
+                                         f"{len(folds)} ({experiment.protocol}) cannot be "
+                                         f"trained: {exc}; add clips or choose another protocol "
+                                         f"or classifier") from None
     return folds
 
 
@@ -121,9 +140,16 @@ def recorded_warnings():
     messages += [{"message": text, "count": n} for text, n in counts.items()]
 
 
-def _feature_entries(cache_dir) -> int:
-    return (0 if cache_dir is None
-            else sum(1 for _ in pathlib.Path(cache_dir).glob("features/*/*.npz")))
+def _feature_entries(cache_dir) -> set:
+    """(path, mtime_ns) of every feature row in the cache: an entry written during a run (new,
+    or rewritten after a damaged one was healed) is one that is not in the set taken before."""
+    if cache_dir is None:
+        return set()
+    entries = set()
+    for path in pathlib.Path(cache_dir).glob("features/*/*.npz"):
+        with contextlib.suppress(OSError):
+            entries.add((str(path), path.stat().st_mtime_ns))
+    return entries
 
 
 @dataclass(frozen=True)
@@ -132,9 +158,9 @@ class EvaluationData:
 
     Attributes
     ----------
-    clips : list of AlignedClip or None
-        One per listed clip (None where it failed); with a test dataset, the training dataset's
-        clips then the test dataset's.
+    clips : StoredClips
+        One per listed clip, read from the cache when accessed (None where it failed); with a
+        test dataset, the training dataset's clips then the test dataset's.
     y, groups : ndarray
         Label indices into ``labels``, and subjects (prefixed with the dataset name when there
         are two datasets, so that they never collide).
@@ -165,7 +191,8 @@ class EvaluationData:
 
     @property
     def ok(self) -> np.ndarray:
-        return np.array([c is not None for c in self.clips], dtype=bool)
+        """Boolean mask of the clips that were prepared."""
+        return self.clips.present
 
 
 def _cross_datasets(experiment: Experiment, run: RunOptions, train) -> tuple:
@@ -202,11 +229,11 @@ def prepare_data(experiment: Experiment, run: RunOptions, dataset, *,
         cross = {"train": train.name, "test": test.name, "kept": list(train.labels),
                  "dropped": list(dropped), "test_root": str(test.root),
                  "test_preprocess": asdict(parts[1][1])}
-    clips, skipped, healed, y, groups = [], [], [], [], []
+    keys, skipped, healed, y, groups = [], [], [], [], []
     counts = {"clips_computed": 0, "clips_loaded": 0}
     for part, config in parts:
         prepared = prepare_clips(part, config, run)
-        clips += prepared.clips
+        keys += prepared.clips.keys
         skipped += prepared.skipped
         healed += prepared.healed
         for key in counts:
@@ -215,7 +242,8 @@ def prepare_data(experiment: Experiment, run: RunOptions, dataset, *,
         subjects = part.subjects
         groups.append(subjects if cross is None else np.array(
             [None if s is None else f"{part.name}:{s}" for s in subjects], dtype=object))
-    ok = np.array([c is not None for c in clips], dtype=bool)
+    clips = StoredClips(run.cache_dir, keys)
+    ok = clips.present
     folds, dropped_folds = usable_folds(folds, ok)
     if not folds:
         raise DatasetLayoutError(dataset.root, f"no usable fold: {int((~ok).sum())} of "
@@ -236,7 +264,7 @@ def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationD
     """Every method on every fold: the feature step once, the rest per fold; with
     ``return_models``, the fitted folds and the feature rows of every handcrafted method."""
     ok = data.ok
-    good = [c for c in data.clips if c is not None]
+    good = data.clips[ok]  # read from the cache as each step needs them
     results, kept_models, kept_features = [], {}, {}
     for spec in experiment.methods:
         if spec.family == "deep" and not deep_available():
@@ -245,6 +273,7 @@ def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationD
             continue
         pipeline = build_pipeline(spec, seed=experiment.seed, preprocess=data.preprocess, run=run)
         features, head = split_features(pipeline)
+        feature_start = time.perf_counter()
         if features is None:
             samples, names = data.clips, None
         else:
@@ -252,11 +281,13 @@ def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationD
             samples = np.full((len(ok), rows.shape[1]), np.nan)
             samples[ok] = rows
             names = features.get_feature_names_out()
+        feature_seconds = time.perf_counter() - feature_start
         entry = evaluate_folds(lambda: clone(head), samples, data.y, data.groups, data.folds,
                                n_classes=len(data.labels), keep_models=return_models,
                                measure_memory=run.measure_memory and features is not None)
         models = entry.pop("_models", None)
-        size = {"n_features": int(samples.shape[1])} if features is not None else {}
+        size = ({"n_features": int(samples.shape[1]), "feature_seconds": feature_seconds}
+                if features is not None else {})
         results.append({"method": spec.name, "family": spec.family,
                         "features": list(spec.features), "classifier": spec.classifier,
                         **size, **entry})
@@ -264,7 +295,7 @@ def _evaluate_methods(experiment: Experiment, run: RunOptions, data: EvaluationD
             kept_models[spec.name] = [
                 {"estimator": m, "test": test, "feature_names": names,
                  **({"X_test": samples[test]} if features is not None
-                    else {"clips_test": [data.clips[i] for i in test]})}
+                    else {"clips_test": data.clips[test]})}
                 for m, (_, test) in zip(models, data.folds)]
             if features is not None:
                 kept_features[spec.name] = samples
@@ -290,16 +321,19 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         :func:`~handcrafted_dfer.datasets.protocols.subject_fraction_folds`.
     return_models : bool
         Add ``"_folds"`` (not JSON): per method, per fold, ``{"estimator", "test", "X_test" or
-        "clips_test", "feature_names"}``; ``"_clips"`` (the aligned clips, None where one failed);
-        and ``"_features"``: per handcrafted method, the feature rows of every listed clip (NaN
-        rows where the clip failed).
+        "clips_test", "feature_names"}``; ``"_clips"`` (the aligned clips, a
+        :class:`~handcrafted_dfer.features.store.StoredClips` read from the cache on access, None
+        where one failed); and ``"_features"``: per handcrafted method, the feature rows of every
+        listed clip (NaN rows where the clip failed).
 
     Returns
     -------
     dict
         JSON-ready report: dataset, protocol, n_clips, n_subjects, labels, skipped, results,
-        experiment (resolved, TOML-shaped), warnings, cache, environment, and ``cross_dataset``
-        with a test dataset.
+        experiment (resolved, TOML-shaped), warnings, cache, environment, ``cross_dataset``
+        with a test dataset; timings ``wall_seconds`` (the whole run), ``clips_seconds`` (the
+        checks and the clip stage) and, per handcrafted method, ``feature_seconds`` (its feature
+        rows, cached or computed) and ``fit_seconds``.
     """
     if not 0.0 < train_subject_fraction <= 1.0:
         raise ValueError(f"train_subject_fraction must be in (0, 1]; got "
@@ -308,13 +342,15 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
     if dataset is None:
         dataset = load_experiment_dataset(experiment.dataset, run, seed=experiment.seed)
     with recorded_warnings() as messages:
+        clips_start = time.perf_counter()
         data = prepare_data(experiment, run, dataset,
                             train_subject_fraction=train_subject_fraction)
+        clips_seconds = time.perf_counter() - clips_start
         features_before = _feature_entries(run.cache_dir)
         experiment = dataclasses.replace(experiment, preprocess=data.preprocess)
         results, kept_models, kept_features = _evaluate_methods(
             experiment, run, data, return_models=return_models)
-        features_computed = _feature_entries(run.cache_dir) - features_before
+        features_computed = len(_feature_entries(run.cache_dir) - features_before)
     resolved = {spec.name: resolved_settings(spec, seed=experiment.seed,
                                              preprocess=experiment.preprocess)
                 for spec in experiment.methods
@@ -347,6 +383,7 @@ def run_evaluation(experiment: Experiment, run: RunOptions, *, dataset=None,
         "cache": {"dir": str(run.cache_dir), **data.counts,
                   "feature_rows_computed": features_computed, "healed": data.healed},
         "wall_seconds": time.perf_counter() - start,
+        "clips_seconds": clips_seconds,
         "environment": {"handcrafted_dfer": __version__, "python": platform.python_version(),
                         "cpu_count": os.cpu_count(), "n_jobs": run.n_jobs,
                         "backend": run.backend or "loky"},

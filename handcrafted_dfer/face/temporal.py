@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..clip import AlignedClip
@@ -46,7 +48,17 @@ def resample_clip(clip: AlignedClip, n_frames: int) -> AlignedClip:
     Returns
     -------
     AlignedClip
+
+    Warns
+    -----
+    UserWarning
+        When a clip of one or two frames is stretched to more: its frames are only repeated or
+        blended, so its temporal features describe almost no motion.
     """
+    if clip.n_frames <= 2 and n_frames > clip.n_frames:
+        warnings.warn(f"{clip.source}: {clip.n_frames} source frame(s) stretched to {n_frames} "
+                      f"by temporal normalization (repeated or blended frames: almost no motion "
+                      f"to describe)", UserWarning, stacklevel=2)
     positions = resample_positions(clip.n_frames, n_frames)
     lower = np.floor(positions).astype(np.intp)
     upper = np.minimum(lower + 1, clip.n_frames - 1)

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["check_volume", "check_grid", "block_edges", "as_volume"]
+__all__ = ["check_volume", "check_volume_shape", "check_grid", "block_edges", "as_volume"]
 
 
 def as_volume(clip) -> np.ndarray:
@@ -43,16 +43,7 @@ def check_volume(
         Wrong number of dimensions, empty axis, too few frames, NaN or infinite values.
     """
     volume = np.asarray(volume)
-    if volume.ndim != 3:
-        raise ValueError(f"{name} must be a 3D array [T, H, W]; got {volume.ndim}D of shape "
-                         f"{volume.shape}")
-    if min(volume.shape) == 0:
-        raise ValueError(f"{name} must not have an empty axis; got shape {volume.shape}")
-    if volume.shape[0] < min_frames:
-        raise ValueError(
-            f"{name} has {volume.shape[0]} frames; at least {min_frames} are needed "
-            f"({frames_rule})"
-        )
+    check_volume_shape(volume.shape, min_frames=min_frames, name=name, frames_rule=frames_rule)
     if volume.dtype == np.uint8:
         return volume
     if volume.dtype == bool or not (np.issubdtype(volume.dtype, np.integer)
@@ -67,6 +58,33 @@ def check_volume(
             stacklevel=3,
         )
     return volume
+
+
+def check_volume_shape(shape, *, min_frames: int = 1, name: str = "volume",
+                       frames_rule: str = "T >= 1") -> tuple:
+    """Validate the shape ``(T, H, W)`` of a volume, so that a clip shape can be checked before
+    any clip exists (the shape part of :func:`check_volume`).
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        Not three axes, an empty axis, or fewer than ``min_frames`` frames.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3:
+        raise ValueError(f"{name} must be a 3D array [T, H, W]; got {len(shape)}D of shape "
+                         f"{shape}")
+    if min(shape) == 0:
+        raise ValueError(f"{name} must not have an empty axis; got shape {shape}")
+    if shape[0] < min_frames:
+        raise ValueError(
+            f"{name} has {shape[0]} frames; at least {min_frames} are needed ({frames_rule})"
+        )
+    return shape
 
 
 def check_grid(grid, shape, *, names=("t", "y", "x")) -> tuple:

@@ -28,10 +28,10 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Record the shape of the first clip (so feature names are known) and return self."""
-        X = list(X)
-        if not X:
+        first = next(iter(X), None)  # one clip (X may be read lazily from a store)
+        if first is None:
             raise ValueError("fit needs at least one clip")
-        shape = tuple(as_volume(X[0]).shape)
+        shape = tuple(as_volume(first).shape)
         self.feature_names_for(shape)  # checks the parameters and the grid against the clips
         self.volume_shape_ = shape
         return self

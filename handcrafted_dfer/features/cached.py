@@ -15,16 +15,19 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..parallel import parallel_map
-from .store import FeatureStore
+from .store import FeatureStore, StoredClip, StoredClips
 
 __all__ = ["CachedExtractor"]
 
 
 def _describe(extractor, clip, store_root, folder, key):
-    """One clip's row, computed in a worker (and stored when there is a store)."""
+    """One clip's row, computed in a worker (and stored when there is a store); ``clip`` may be
+    a :class:`~handcrafted_dfer.features.store.StoredClip`, which the worker reads itself."""
+    if isinstance(clip, StoredClip):
+        clip = clip.load()
     row = extractor.transform([clip])[0]
     if store_root is not None:
-        FeatureStore(store_root).save_features(folder, key, row)
+        FeatureStore(store_root, tidy=False).save_features(folder, key, row)
     return row
 
 
@@ -79,14 +82,16 @@ class CachedExtractor(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of AlignedClip or ndarray of shape (T, H, W)
+            Or a :class:`~handcrafted_dfer.features.store.StoredClips`: its clips are then read
+            one at a time (by the workers, for the rows that are computed), never all held.
 
         Returns
         -------
         ndarray of float64, shape (n_clips, n_features)
         """
         check_is_fitted(self, "extractor_")
-        clips = list(X)
-        if not clips:
+        clips = X if isinstance(X, StoredClips) else list(X)
+        if not len(clips):
             raise ValueError("transform needs at least one clip")
         n_features = len(self.extractor_.get_feature_names_out())
         rows = np.empty((len(clips), n_features))
@@ -97,15 +102,16 @@ class CachedExtractor(TransformerMixin, BaseEstimator):
             store = FeatureStore(self.cache_dir)
             folder = store.feature_folder_name(self.name, self.extractor_.get_params())
             todo = []
-            for i, clip in enumerate(clips):
-                keys[i] = store.content_key(clip)
+            for i in range(len(clips)):
+                keys[i] = store.content_key(clips[i])
                 row = store.load_features(folder, keys[i], n_features=n_features)
                 if row is None:
                     todo.append(i)
                 else:
                     rows[i] = row
-        tasks = [(self.extractor_, clips[i], None if store is None else str(store.root), folder,
-                  keys[i]) for i in todo]
+        lazy = isinstance(clips, StoredClips)
+        tasks = [(self.extractor_, clips.ref(i) if lazy else clips[i],
+                  None if store is None else str(store.root), folder, keys[i]) for i in todo]
         for i, row in zip(todo, parallel_map(_describe, tasks, n_jobs=self.n_jobs,
                                              backend=self.backend, progress=self.progress,
                                              desc=self.name)):

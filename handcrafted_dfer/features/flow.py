@@ -8,7 +8,7 @@ import numpy as np
 
 from ._kernels.orientation import (cell_feature_names, cell_indices, check_normalize,
                                    normalize_blocks, orientation_cell_histograms)
-from ._validation import check_grid, check_volume
+from ._validation import check_grid, check_volume, check_volume_shape
 from .base import ClipFeatureExtractor
 
 __all__ = ["FLOW_METHODS", "FLOW_DESCRIPTORS", "dense_flow", "flow_histograms",
@@ -22,30 +22,40 @@ FLOW_DESCRIPTORS = {"hof": ("hof",), "mbh": ("mbhx", "mbhy")}
 MIN_FLOW_SIZE = 12
 
 
-def _check_flow_volume(volume) -> np.ndarray:
-    volume = check_volume(volume, min_frames=2, frames_rule="flow needs a frame pair, T >= 2")
-    if min(volume.shape[1:]) < MIN_FLOW_SIZE:
+def _check_flow_shape(shape) -> tuple:
+    shape = check_volume_shape(shape, min_frames=2, frames_rule="flow needs a frame pair, T >= 2")
+    if min(shape[1:]) < MIN_FLOW_SIZE:
         raise ValueError(
-            f"volume frames are {volume.shape[1]}x{volume.shape[2]} pixels; optical flow needs "
+            f"volume frames are {shape[1]}x{shape[2]} pixels; optical flow needs "
             f"frames of at least {MIN_FLOW_SIZE}x{MIN_FLOW_SIZE}"
         )
+    return shape
+
+
+def _check_method(method) -> str:
+    if method not in FLOW_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FLOW_METHODS)}; got {method!r}")
+    return method
+
+
+def _check_flow_volume(volume) -> np.ndarray:
+    volume = check_volume(volume)
+    _check_flow_shape(volume.shape)
     if volume.dtype != np.uint8:
         volume = np.clip(np.rint(volume), 0, 255).astype(np.uint8)
     return volume
 
 
 def _flow_function(method: str):
-    if method == "farneback":
+    if _check_method(method) == "farneback":
         return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
     if method == "dis":
         solver = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    elif method == "tvl1":
+    else:
         if not hasattr(cv2, "optflow"):
             raise ImportError("method 'tvl1' needs OpenCV's contrib modules: install "
                               "opencv-contrib-python-headless")
         solver = cv2.optflow.DualTVL1OpticalFlow_create()
-    else:
-        raise ValueError(f"method must be one of {', '.join(FLOW_METHODS)}; got {method!r}")
     return lambda a, b: solver.calc(a, b, None)
 
 
@@ -92,7 +102,11 @@ def _check_descriptors(descriptors) -> tuple:
     return descriptors
 
 
-def _check_flow_params(grid, shape, descriptors, n_bins, motion_threshold, normalize):
+def _check_flow_params(grid, shape, descriptors, n_bins, motion_threshold, normalize, method):
+    """The checked grid and descriptors of flow histograms on volumes of ``shape`` (T, H, W);
+    shared by :func:`flow_histograms` and the extractor's feature names."""
+    shape = _check_flow_shape(shape)
+    _check_method(method)
     grid = check_grid(grid, (shape[0] - 1, shape[1], shape[2]),
                       names=("t (flow frames = T - 1)", "y", "x"))
     descriptors = _check_descriptors(descriptors)
@@ -163,7 +177,7 @@ def flow_histograms(volume, *, method: str = "farneback", descriptors=("hof", "m
     """
     volume = _check_flow_volume(volume)
     grid, descriptors = _check_flow_params(grid, volume.shape, descriptors, n_bins,
-                                           motion_threshold, normalize)
+                                           motion_threshold, normalize, method)
     flow = dense_flow(volume, method=method).astype(np.float64)
     cells = cell_indices(flow.shape[:3], grid)
 
@@ -216,7 +230,8 @@ class OpticalFlowFeatures(ClipFeatureExtractor):
 
     def _feature_names(self, volume_shape):
         grid, descriptors = _check_flow_params(self.grid, volume_shape, self.descriptors,
-                                               self.n_bins, self.motion_threshold, self.normalize)
+                                               self.n_bins, self.motion_threshold, self.normalize,
+                                               self.method)
         names = []
         for group in descriptors:
             for family in FLOW_DESCRIPTORS[group]:

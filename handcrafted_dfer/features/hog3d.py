@@ -9,7 +9,7 @@ from scipy.ndimage import gaussian_filter
 from ._kernels.hog3d import hog3d_cell_histograms
 from ._kernels.orientation import (cell_feature_names, cell_indices, check_normalize,
                                    normalize_blocks)
-from ._validation import check_grid, check_volume
+from ._validation import check_grid, check_volume, check_volume_shape
 from .base import ClipFeatureExtractor
 
 __all__ = ["POLYHEDRA", "polyhedron_normals", "hog3d_histograms", "HOG3D"]
@@ -72,6 +72,23 @@ def _neighbour_threshold(normals: np.ndarray) -> float:
     return float(dots.max())
 
 
+def _check_hog3d(shape, *, polyhedron, half, grid, sigma, normalize) -> tuple:
+    """The checked grid, the bin normals and sigma of 3D-HOG on volumes of ``shape`` (T, H, W);
+    shared by :func:`hog3d_histograms` and the extractor's feature names."""
+    shape = check_volume_shape(shape, min_frames=2, frames_rule="gradients need T >= 2")
+    if shape[1] < 2 or shape[2] < 2:
+        raise ValueError(
+            f"volume frames are {shape[1]}x{shape[2]} pixels; 3D-HOG gradients need at least 2x2"
+        )
+    grid = check_grid(grid, shape)
+    check_normalize(normalize)
+    normals = polyhedron_normals(polyhedron, half=half)
+    sigma = float(sigma)
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a finite number >= 0; got {sigma}")
+    return grid, normals, sigma
+
+
 def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = False,
                      grid=(2, 4, 4), sigma: float = 0.0,
                      normalize: str | None = "l2") -> np.ndarray:
@@ -124,18 +141,9 @@ def hog3d_histograms(volume, *, polyhedron: str = "icosahedron", half: bool = Fa
     .. [2] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection",
        CVPR 2005 (L2-Hys block normalization).
     """
-    volume = check_volume(volume, min_frames=2, frames_rule="gradients need T >= 2")
-    if volume.shape[1] < 2 or volume.shape[2] < 2:
-        raise ValueError(
-            f"volume frames are {volume.shape[1]}x{volume.shape[2]} pixels; 3D-HOG gradients need "
-            f"at least 2x2"
-        )
-    grid = check_grid(grid, volume.shape)
-    check_normalize(normalize)
-    normals = polyhedron_normals(polyhedron, half=half)
-    sigma = float(sigma)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0; got {sigma}")
+    volume = check_volume(volume)
+    grid, normals, sigma = _check_hog3d(volume.shape, polyhedron=polyhedron, half=half,
+                                        grid=grid, sigma=sigma, normalize=normalize)
     if sigma > 0:
         volume = gaussian_filter(volume.astype(np.float64), sigma, mode="nearest")
     cell_t, cell_y, cell_x = cell_indices(volume.shape, grid)
@@ -173,6 +181,7 @@ class HOG3D(ClipFeatureExtractor):
                                 grid=self.grid, sigma=self.sigma, normalize=self.normalize)
 
     def _feature_names(self, volume_shape):
-        grid = check_grid(self.grid, volume_shape)
-        n_bins = len(polyhedron_normals(self.polyhedron, half=self.half))
-        return cell_feature_names("hog3d", grid, n_bins)
+        grid, normals, _ = _check_hog3d(volume_shape, polyhedron=self.polyhedron, half=self.half,
+                                        grid=self.grid, sigma=self.sigma,
+                                        normalize=self.normalize)
+        return cell_feature_names("hog3d", grid, len(normals))

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from ._kernels import lbp as _lbp
-from ._validation import block_edges, check_grid, check_volume
+from ._validation import block_edges, check_grid, check_volume, check_volume_shape
 from .base import ClipFeatureExtractor
 
 __all__ = ["lbptop_histograms", "LBPTOP", "PLANES", "plane_bins"]
@@ -57,6 +57,34 @@ def _check_mapping(mapping) -> str:
 def plane_bins(P=8, mapping="nri_uniform") -> tuple:
     """Bins of the XY, XT and YT histograms for ``P`` (an int or three) and a mapping."""
     return tuple(_lbp.n_bins(p, _check_mapping(mapping)) for p in _check_P(P))
+
+
+def _block_layout(shape, *, radius, grid, overlap) -> tuple:
+    """The margin (ceil of each radius), the checked grid and the block edges of LBP-TOP on
+    volumes of ``shape`` (T, H, W).
+
+    Shared by :func:`lbptop_histograms` and the extractor's feature names, so that a clip shape
+    is checked before any clip is read. ``radius`` is checked already (:func:`_check_radius`).
+
+    Raises
+    ------
+    ValueError
+        Too few frames, rows or columns for the radius, or a grid finer than the range of
+        valid centres.
+    """
+    margin = tuple(math.ceil(r) for r in radius)
+    shape = check_volume_shape(shape, min_frames=2 * margin[0] + 1,
+                               frames_rule="T >= 2*R_t + 1")
+    for axis, name in ((1, "rows (H)"), (2, "columns (W)")):
+        if shape[axis] < 2 * margin[axis] + 1:
+            raise ValueError(
+                f"volume has {shape[axis]} {name}; at least {2 * margin[axis] + 1} are "
+                f"needed for radius {radius[axis]} along that axis (2*ceil(R)+1)"
+            )
+    valid = tuple(n - 2 * m for n, m in zip(shape, margin))
+    grid = check_grid(grid, valid, names=("t (valid centres)", "y (valid centres)",
+                                          "x (valid centres)"))
+    return margin, grid, [block_edges(n, g, overlap) for n, g in zip(valid, grid)]
 
 
 def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_uniform",
@@ -118,21 +146,9 @@ def lbptop_histograms(volume, *, P=8, radius=(1, 1, 1), mapping: str = "nri_unif
            invariant texture classification with local binary patterns", IEEE TPAMI 24(7),
            971-987, 2002. :DOI:`10.1109/TPAMI.2002.1017623`
     """
-    P = _check_P(P)
-    radius = _check_radius(radius)
-    mapping = _check_mapping(mapping)
-    margin = tuple(math.ceil(r) for r in radius)
-    volume = check_volume(volume, min_frames=2 * margin[0] + 1, frames_rule="T >= 2*R_t + 1")
-    for axis, name in ((1, "rows (H)"), (2, "columns (W)")):
-        if volume.shape[axis] < 2 * margin[axis] + 1:
-            raise ValueError(
-                f"volume has {volume.shape[axis]} {name}; at least {2 * margin[axis] + 1} are "
-                f"needed for radius {radius[axis]} along that axis (2*ceil(R)+1)"
-            )
-    valid = tuple(n - 2 * m for n, m in zip(volume.shape, margin))
-    grid = check_grid(grid, valid, names=("t (valid centres)", "y (valid centres)",
-                                          "x (valid centres)"))
-    edges = [block_edges(n, g, overlap) for n, g in zip(valid, grid)]
+    P, radius, mapping = _check_P(P), _check_radius(radius), _check_mapping(mapping)
+    volume = check_volume(volume)
+    margin, grid, edges = _block_layout(volume.shape, radius=radius, grid=grid, overlap=overlap)
     bins = [_lbp.n_bins(p, mapping) for p in P]
     tables = np.zeros((3, 2 ** max(P)), dtype=np.int32)
     for k, p in enumerate(P):
@@ -201,7 +217,8 @@ class LBPTOP(ClipFeatureExtractor):
 
     def _feature_names(self, volume_shape):
         bins = plane_bins(self.P, self.mapping)
-        g_t, g_y, g_x = (int(g) for g in self.grid)
+        g_t, g_y, g_x = _block_layout(volume_shape, radius=_check_radius(self.radius),
+                                      grid=self.grid, overlap=self.overlap)[1]
         return [
             f"lbptop/{plane}/r{r}c{c}/t{t}/b{b:0{len(str(n - 1))}d}"
             for t in range(g_t) for r in range(g_y) for c in range(g_x)

@@ -3,6 +3,7 @@
 Layout under the cache root::
 
     clips/<key>.npz                    AlignedClip of one source under one PreprocessConfig
+    clips/<key>.warnings.json          {"warnings": [...]} raised while it was preprocessed, if any
     clips/<key>.failed.json            {"reason": ...} of a source that could not be preprocessed
     features/<name>-<params>/<key>.npz one feature row of one aligned clip
 
@@ -23,25 +24,29 @@ Every entry is written by :func:`~handcrafted_dfer.cache.atomic_write`, so an in
 whole entries or none, and the next run resumes. Entries are zip archives (``.npz``) whose members
 carry a CRC-32, or small JSON files, so a damaged entry (truncated, emptied, overwritten) fails to
 load: it is then logged with its path, counted in :attr:`FeatureStore.healed`, deleted and
-recomputed, never trusted and never fatal.
+recomputed, never trusted and never fatal. (A clip's warnings file is written before the clip, and
+a damaged one is deleted with its clip, so that the recomputed clip brings its warnings back.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import pathlib
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import __version__
-from ..cache import atomic_write, cache_key, remove_stale_temporaries
+from ..cache import TEMPORARY_PREFIX, atomic_write, cache_key, remove_stale_temporaries
 from ..clip import AlignedClip
 from ..errors import VideoReadError
 
-__all__ = ["STORE_VERSION", "FeatureStore", "source_identity"]
+__all__ = ["STORE_VERSION", "FeatureStore", "StoredClip", "StoredClips", "source_identity"]
 
 #: Bumped whenever the meaning of a cached entry changes; old entries are then never read.
 STORE_VERSION = 2
@@ -84,8 +89,12 @@ class FeatureStore:
     Parameters
     ----------
     root : str or Path
-        Cache folder (created on first write). Stale temporary files of killed runs under it are
-        removed when the store is opened.
+        Cache folder (created on first write).
+    tidy : bool
+        Remove the stale temporary files of killed runs under it now (see
+        :func:`~handcrafted_dfer.cache.remove_stale_temporaries`). The run opens the store once
+        with ``tidy=True``; the workers that write entries open it without (a walk of the whole
+        folder per clip would cost more than the clip on a large cache).
 
     Attributes
     ----------
@@ -96,12 +105,13 @@ class FeatureStore:
         ``{"path", "reason"}`` of every damaged entry found, deleted and left to be recomputed.
     """
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, *, tidy: bool = True):
         self.root = pathlib.Path(root)
         self.counts = {"clips_computed": 0, "clips_loaded": 0,
                        "features_computed": 0, "features_loaded": 0}
         self.healed: list[dict] = []
-        remove_stale_temporaries(self.root)
+        if tidy:
+            remove_stale_temporaries(self.root)
 
     # -- keys -----------------------------------------------------------------------------------
     @staticmethod
@@ -148,6 +158,24 @@ class FeatureStore:
     def _failure_path(self, key: str) -> pathlib.Path:
         return self.root / "clips" / f"{key}.failed.json"
 
+    def _warnings_path(self, key: str) -> pathlib.Path:
+        return self.root / "clips" / f"{key}.warnings.json"
+
+    def _read_json(self, path: pathlib.Path, field: str, kind: type):
+        """``json[field]`` of a small JSON entry, checked to be a ``kind`` (of strings for a list);
+        None (healed) when the file is damaged."""
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))[field]
+            if not isinstance(value, kind) or (kind is list and not all(
+                    isinstance(v, str) for v in value)):
+                raise ValueError(f"expected {field!r} to be a {kind.__name__}"
+                                 + (" of strings" if kind is list else "")
+                                 + f", found {type(value).__name__}")
+        except Exception as exc:  # unreadable, not JSON, not an object, missing field, ...
+            self._heal(path, exc)
+            return None
+        return value
+
     def load_clip(self, key: str):
         """The cached outcome of a clip key.
 
@@ -162,30 +190,50 @@ class FeatureStore:
             except Exception as exc:  # any damage: truncated zip, bad CRC, missing field, ...
                 self._heal(path, exc)
             else:
-                self.counts["clips_loaded"] += 1
-                return clip
+                notes = self._warnings_path(key)
+                if not notes.is_file() or self._read_json(notes, "warnings", list) is not None:
+                    self.counts["clips_loaded"] += 1
+                    return clip
+                self._heal(path, ValueError(f"its warnings file {notes.name} was damaged"))
         failure = self._failure_path(key)
         if failure.is_file():
-            try:
-                reason = json.loads(failure.read_text(encoding="utf-8"))["reason"]
-                if not isinstance(reason, str):
-                    raise ValueError(f"expected a string reason, found {type(reason).__name__}")
-            except Exception as exc:
-                self._heal(failure, exc)
-            else:
+            reason = self._read_json(failure, "reason", str)
+            if reason is not None:
                 self.counts["clips_loaded"] += 1
                 return reason
         return None
 
-    def save_clip(self, key: str, clip: AlignedClip) -> pathlib.Path:
-        """Store an aligned clip (atomically); returns its file."""
+    def read_clip(self, key: str) -> AlignedClip:
+        """The aligned clip of a key that is known to be stored (no healing: a missing or damaged
+        file is an error).
+
+        Raises
+        ------
+        VideoReadError
+            The file is missing or damaged (e.g. the cache was cleared during the run).
+        """
+        return AlignedClip.load(self._clip_path(key))
+
+    def clip_warnings(self, key: str) -> list:
+        """The warnings recorded when the clip of ``key`` was preprocessed (empty when none)."""
+        notes = self._warnings_path(key)
+        return (self._read_json(notes, "warnings", list) or []) if notes.is_file() else []
+
+    def save_clip(self, key: str, clip: AlignedClip, *, warnings=()) -> pathlib.Path:
+        """Store an aligned clip (atomically), with the warnings its preprocessing raised; returns
+        its file."""
+        if warnings:
+            self._write_json(self._warnings_path(key), {"warnings": list(warnings)})
         return atomic_write(self._clip_path(key), clip.save)
 
     def save_failure(self, key: str, reason: str) -> pathlib.Path:
         """Record that a source could not be preprocessed, so a rerun does not retry it."""
-        text = json.dumps({"reason": reason})
-        return atomic_write(self._failure_path(key),
-                            lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
+        return self._write_json(self._failure_path(key), {"reason": reason})
+
+    @staticmethod
+    def _write_json(path: pathlib.Path, content: dict) -> pathlib.Path:
+        text = json.dumps(content)
+        return atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(text, encoding="utf-8"))
 
     # -- feature rows ---------------------------------------------------------------------------
     def _feature_path(self, folder: str, key: str) -> pathlib.Path:
@@ -216,22 +264,46 @@ class FeatureStore:
         return atomic_write(self._feature_path(folder, key), lambda tmp: np.savez(tmp, row=row))
 
     # -- maintenance (``dfer cache``) -----------------------------------------------------------
+    #: Entry kinds, in the order :meth:`entries` lists them.
+    KINDS = ("clip", "warnings", "failure", "features")
+
     def entries(self):
-        """Every entry file under the root: ``(kind, path)`` with kind ``clip``, ``failure`` or
-        ``features``."""
-        for path in sorted((self.root / "clips").glob("*.npz")):
+        """Every entry file under the root: ``(kind, path)`` with kind in :attr:`KINDS`."""
+        clips = self.root / "clips"
+        for path in sorted(clips.glob("*.npz")):
             yield "clip", path
-        for path in sorted((self.root / "clips").glob("*.failed.json")):
+        for path in sorted(clips.glob("*.warnings.json")):
+            yield "warnings", path
+        for path in sorted(clips.glob("*.failed.json")):
             yield "failure", path
         for path in sorted((self.root / "features").glob("*/*.npz")):
             yield "features", path
 
     def info(self) -> dict:
-        """Number of entries and bytes per kind, and the root."""
-        summary = {kind: {"entries": 0, "bytes": 0} for kind in ("clip", "failure", "features")}
+        """The root, and the number of entries and their bytes per kind and in total.
+
+        Returns
+        -------
+        dict
+            ``{"root", "clip": {"entries", "bytes"}, "warnings": ..., "failure": ...,
+            "features": ..., "total": ..., "temporary": ...}`` (``temporary``: files of
+            unfinished writes).
+        """
+        summary = {kind: {"entries": 0, "bytes": 0} for kind in self.KINDS + ("total",
+                                                                              "temporary")}
         for kind, path in self.entries():
-            summary[kind]["entries"] += 1
-            summary[kind]["bytes"] += path.stat().st_size
+            try:
+                size = path.stat().st_size
+            except OSError:  # removed meanwhile
+                continue
+            for key in (kind, "total"):
+                summary[key]["entries"] += 1
+                summary[key]["bytes"] += size
+        if self.root.is_dir():
+            for path in self.root.rglob(f"{TEMPORARY_PREFIX}*"):
+                with contextlib.suppress(OSError):
+                    summary["temporary"]["bytes"] += path.stat().st_size
+                    summary["temporary"]["entries"] += 1
         return {"root": str(self.root), **summary}
 
     def verify(self) -> dict:
@@ -245,25 +317,18 @@ class FeatureStore:
         before = len(self.healed)
         checked = 0
         for kind, path in list(self.entries()):
+            if not path.is_file():  # healed with an entry checked before it
+                continue
             checked += 1
             if kind == "clip":
                 self.load_clip(path.name[:-len(".npz")])
+            elif kind == "warnings":
+                self._read_json(path, "warnings", list)
             elif kind == "failure":
-                key = path.name[:-len(".failed.json")]
-                if self._clip_path(key).is_file():  # a clip next to a failure: check both
-                    self.load_clip(key)
-                self._check_failure(path)
+                self._read_json(path, "reason", str)
             else:
                 self.load_features(path.parent.name, path.stem)
         return {"checked": checked, "healed": self.healed[before:]}
-
-    def _check_failure(self, path: pathlib.Path) -> None:
-        try:
-            reason = json.loads(path.read_text(encoding="utf-8"))["reason"]
-            if not isinstance(reason, str):
-                raise ValueError("expected a string reason")
-        except Exception as exc:
-            self._heal(path, exc)
 
     def clear(self, *, older_than_days: float | None = None) -> int:
         """Delete entries (those not modified for ``older_than_days`` days, or all).
@@ -273,6 +338,8 @@ class FeatureStore:
         int
             Entries deleted.
         """
+        if older_than_days is not None and not older_than_days >= 0:
+            raise ValueError(f"older_than_days must be a number >= 0; got {older_than_days}")
         cutoff = None if older_than_days is None else time.time() - 86400.0 * older_than_days
         removed = 0
         for _, path in list(self.entries()):
@@ -282,6 +349,72 @@ class FeatureStore:
                     removed += 1
             except OSError:
                 continue
-        remove_stale_temporaries(self.root, older_than_s=0.0 if cutoff is None else 3600.0)
+        remove_stale_temporaries(self.root)  # a running writer's files are left alone
         return removed
 
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A reference to an aligned clip in a store: small to keep and to send to a worker, which
+    reads the clip itself (:meth:`load`)."""
+
+    root: str
+    key: str
+
+    def load(self) -> AlignedClip:
+        """The clip (see :meth:`FeatureStore.read_clip`)."""
+        return FeatureStore(self.root, tidy=False).read_clip(self.key)
+
+
+class StoredClips(Sequence):
+    """A run's aligned clips, read from the store when they are accessed, so that memory does
+    not grow with the number of clips (a FERV39k-sized run would hold about 6 GB of 16x96x96
+    clips).
+
+    Parameters
+    ----------
+    root : str or Path
+        The store.
+    keys : sequence of str or None
+        One clip key per item; None where there is no clip (it failed): that item is None.
+
+    Notes
+    -----
+    Indexing with an integer reads one clip; with a slice, a boolean mask or an array of indices
+    it gives another ``StoredClips`` (nothing is read). :meth:`ref` gives the item as a
+    :class:`StoredClip` for a worker.
+    """
+
+    def __init__(self, root, keys):
+        self.root = str(root)
+        self.keys = tuple(keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            key = self.keys[index]
+            return None if key is None else FeatureStore(self.root, tidy=False).read_clip(key)
+        if isinstance(index, slice):
+            return StoredClips(self.root, self.keys[index])
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return StoredClips(self.root, [self.keys[int(i)] for i in index])
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def present(self) -> np.ndarray:
+        """Boolean mask of the items that hold a clip."""
+        return np.array([k is not None for k in self.keys], dtype=bool)
+
+    def ref(self, index: int):
+        """Item ``index`` as a :class:`StoredClip` (None where there is no clip)."""
+        key = self.keys[index]
+        return None if key is None else StoredClip(self.root, key)
+
+    def __repr__(self) -> str:
+        return f"StoredClips({self.root!r}, {int(self.present.sum())} of {len(self)} clips)"

@@ -15,10 +15,8 @@ import json
 import os
 import pathlib
 import re
-import tempfile
-import time
 
-from ..cache import atomic_write
+from ..cache import atomic_write, write_result
 from ..config import experiment_from_dict, experiment_to_toml
 from ..errors import DferError
 from .figures import plot_confusions
@@ -88,14 +86,14 @@ def write_report(report: dict, json_path: str | os.PathLike) -> dict:
     Raises
     ------
     DferError
-        When a file cannot be written; the JSON report is then saved in the temporary folder and
-        the message says where, so that the run's results are not lost.
+        When a file cannot be written: when it is the JSON report, it is saved in the temporary
+        folder instead and the message says where (see
+        :func:`~handcrafted_dfer.cache.write_result`), so that the run's results are not lost.
     """
     paths = report_paths(json_path)
     plain = {k: v for k, v in report.items() if not k.startswith("_")}
-    text = json.dumps(plain, indent=2)
+    write_result(paths["json"], json.dumps(plain, indent=2).encode("utf-8"), what="the report")
     try:
-        _write_text(paths["json"], text)
         stem = paths["json"].with_suffix("")
         figures = {}
         paths["confusion"] = plot_confusions(plain, paths["confusion"])
@@ -112,9 +110,8 @@ def write_report(report: dict, json_path: str | os.PathLike) -> dict:
             experiment, comment=f"Resolved experiment of {paths['json'].name}; rerun it with\n"
                                 f"  dfer evaluate --config {paths['toml'].name} --report NEW.json"))
     except OSError as exc:
-        fallback = pathlib.Path(tempfile.gettempdir()) / f"dfer-report-{int(time.time())}.json"
-        fallback.write_text(text, encoding="utf-8")
-        raise DferError(exc.filename or json_path, f"could not write the report "
-                        f"({exc.strerror}); it was saved to {fallback}") from exc
+        raise DferError(exc.filename or json_path, f"could not write the report's tables or "
+                        f"figures ({exc.strerror or exc}); the JSON report is at "
+                        f"{paths['json']}") from exc
     paths["figures"] = list(figures.values())
     return paths
