@@ -258,3 +258,21 @@ def test_cross_dataset_trains_on_one_and_tests_on_the_other(tiny_dataset, tmp_pa
     assert sum(map(sum, result["confusion"])) == len(good)
     assert result["fold_details"][0]["n_train"] == 6 and result["fold_details"][0]["n_test"] == 6
     assert "Trained on all of **synthetic**" in report_path.with_suffix(".md").read_text()
+
+
+def test_recorded_warnings_count_each_message_and_leave_out_loky_worker_notices():
+    """A run's own warnings are counted; loky's notice that it replaced a worker (its jobs run
+    again, the result is unchanged) is not a warning about the run."""
+    import logging
+    import warnings
+
+    from handcrafted_dfer.evaluate.runner import recorded_warnings
+
+    with recorded_warnings() as messages:
+        for _ in range(2):
+            warnings.warn("clip 3 has no face", UserWarning)
+        warnings.warn("A worker stopped while some jobs were given to the executor. This can be "
+                      "caused by a too short worker timeout or by a memory leak.", UserWarning)
+        logging.getLogger("handcrafted_dfer.datasets").warning("subject S1 has one clip")
+    assert messages == [{"message": "subject S1 has one clip", "count": 1},
+                        {"message": "UserWarning: clip 3 has no face", "count": 2}]
