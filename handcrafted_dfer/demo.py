@@ -6,7 +6,7 @@ import dataclasses
 import pathlib
 import time
 
-from .compare import ComparisonOptions, run_comparison
+from .compare import DEFAULT_METHODS, ComparisonOptions, run_comparison
 from .config import DatasetRef, Experiment, RunOptions
 from .report import write_report
 from .spec import parse_methods
@@ -20,15 +20,16 @@ DEMO_NET = {"input_size": 32, "widths": [16, 32, 64, 128], "batch_size": 8, "lr"
             "patience": 4}
 
 #: Settings of the full demo: the default synthetic set (8 subjects x 7 classes x 2 clips),
-#: subject-independent 4-fold (LOSO would train the 3D CNN 8 times per curve point), every method.
+#: subject-independent 4-fold (LOSO would train the 3D CNN 8 times per curve point), the methods
+#: ``dfer compare`` compares by default.
 DEMO = {"subjects": 8, "clips_per_class": 2, "n_splits": 4,
-        "methods": "lbptop-svm,hog3d-rf,flow-svm,fusion-svm,c3d",
+        "methods": DEFAULT_METHODS,
         "options": ComparisonOptions(fractions=(0.25, 0.5, 0.75, 1.0), importance_repeats=5),
         "deep": {**DEMO_NET, "epochs": 15}}
 
 #: Settings of ``--quick``: fewer subjects, clips, methods, curve points, permutations and epochs.
 QUICK = {"subjects": 6, "clips_per_class": 1, "n_splits": 3,
-         "methods": "lbptop-svm,fusion-svm,c3d",
+         "methods": "lbptop-linear-svm,lbptop+hog3d-ridge,c3d",
          "options": ComparisonOptions(fractions=(0.5, 1.0), importance_repeats=2),
          "deep": {**DEMO_NET, "epochs": 12}}
 

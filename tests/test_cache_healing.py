@@ -135,6 +135,21 @@ class TestTemporaryFiles:
             alive.wait()
 
 
+    def test_a_write_in_progress_is_not_an_entry_and_verify_leaves_it(self, tmp_path):
+        """A live writer's half-written file has an entry's suffix: ``entries``, ``info`` and
+        ``verify`` (which deletes damaged entries) must not take it for a damaged entry."""
+        host = socket.gethostname().replace(".", "_")
+        store = FeatureStore(tmp_path / "cache")
+        store.save_clip("done", _clip())
+        clips = tmp_path / "cache" / "clips"
+        writing = clips / f"{TEMPORARY_PREFIX}next.{host}.{os.getpid()}.abcd1234.npz"
+        writing.write_bytes((clips / "done.npz").read_bytes()[:100])  # half of a clip entry
+        assert [p.name for _, p in store.entries()] == ["done.npz"]
+        assert store.info()["clip"]["entries"] == 1 and store.info()["temporary"]["entries"] == 1
+        assert store.verify() == {"checked": 1, "healed": []}
+        assert writing.exists()
+
+
 @pytest.fixture(scope="module")
 def evaluated(synthetic_faces, tmp_path_factory):
     """``dfer evaluate`` run once under umask 002 on 6 clips (3 subjects x 2 classes); its

@@ -81,6 +81,11 @@ def _start(manifest, cache, report, stderr):
         env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
+def _clip_entries(cache) -> set:
+    """The aligned-clip entries of the cache (not the temporary files of unfinished writes)."""
+    return {path for kind, path in FeatureStore(cache).entries() if kind == "clip"}
+
+
 def _kill_mid_preprocessing(manifest, tmp_path, signum):
     """Start a run, wait for its first aligned clip, send ``signum``; returns the process, its
     workers, the entries written when it was killed, and stderr's file."""
@@ -89,7 +94,7 @@ def _kill_mid_preprocessing(manifest, tmp_path, signum):
     with open(err, "w") as stderr:
         process = _start(manifest, cache, tmp_path / "r.json", stderr)
     deadline = time.monotonic() + 120
-    while not list(cache.glob("clips/*.npz")):
+    while not _clip_entries(cache):
         assert process.poll() is None, err.read_text()
         assert time.monotonic() < deadline, "no clip was written in 120 s"
         time.sleep(0.05)
@@ -114,11 +119,11 @@ def test_kill_9_leaves_no_worker_and_sound_entries(manifest, tmp_path):
     process, workers, cache, _ = _kill_mid_preprocessing(manifest, tmp_path, signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL
     _assert_no_survivor(workers)
-    written = set(cache.glob("clips/*.npz"))
+    written = _clip_entries(cache)
     assert written
     assert FeatureStore(cache).verify()["healed"] == []  # whole entries or none
     time.sleep(1.5)  # nothing writes after its workers are gone
-    assert set(cache.glob("clips/*.npz")) == written
+    assert _clip_entries(cache) == written
 
 
 def test_sigterm_exits_130_with_a_message_and_a_rerun_resumes(manifest, tmp_path):
@@ -127,7 +132,7 @@ def test_sigterm_exits_130_with_a_message_and_a_rerun_resumes(manifest, tmp_path
     assert ("dfer evaluate: terminated (SIGTERM); finished work is kept, run again to resume"
             in err.read_text())
     _assert_no_survivor(workers)
-    kept = {p.stem for p in cache.glob("clips/*.npz")}
+    kept = {p.stem for p in _clip_entries(cache)}
     assert kept
     # a rerun reads every entry the killed run finished instead of preprocessing it again
     from handcrafted_dfer.config import PreprocessConfig, RunOptions

@@ -239,9 +239,14 @@ class TestFramesTable:
                                            csv_table[column].to_numpy(float), atol=1e-9)
 
 
+@NEEDS_PYARROW
+def test_parquet_table_names(tmp_path):
+    assert table_format(tmp_path / "t.PARQUET") == "parquet"
+    assert table_format(tmp_path / "t.pq") == "parquet"
+
+
 def test_table_names_and_missing_pyarrow(tmp_path, monkeypatch):
     assert table_format(tmp_path / "t.csv") == "csv"
-    assert table_format(tmp_path / "t.PARQUET") == "parquet"
     with pytest.raises(DferError, match=r"\.csv, \.parquet, \.pq"):
         table_format(tmp_path / "t.xlsx")
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # what an install without pyarrow does

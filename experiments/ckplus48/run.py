@@ -119,8 +119,9 @@ class Study:
         if models:
             row["_folds"] = report["_folds"][spec.name]
             row["_y"] = dataset.y
-        self.rows[setting.key] = {k: v for k, v in row.items() if not k.startswith("_")}
-        self.save()
+        if setting.key not in self.rows:  # a rerun for its models keeps the row's stage
+            self.rows[setting.key] = {k: v for k, v in row.items() if not k.startswith("_")}
+            self.save()
         print(f"  {row['accuracy']:.3f} / {row['uar']:.3f}  {setting.stage}: {setting.label()} "
               f"({row['seconds']:.0f} s)", flush=True)
         return row
@@ -233,16 +234,23 @@ def sweep(study: Study) -> dict:
     return {"preprocess": dict(pre), "lbptop": lbp, "hog3d": hog, "flow": flow}
 
 
-def protocols(study: Study, chosen: dict, methods: dict) -> None:
-    """The chosen methods on 10-fold and LOSO, 7 and 6 classes."""
+def protocol_settings(chosen: dict, methods: dict):
+    """(name, protocol, classes, setting) of the chosen methods on 10-fold and LOSO, 7 and 6
+    classes."""
     pre = tuple(sorted(chosen["preprocess"].items()))
     for name, spec in methods.items():
         settings = tuple((f, k, v) for f in MethodSpec.parse(spec).features
                          for k, v in chosen[f].items())
         for protocol in ("kfold", "loso"):
             for classes in (7, 6):
-                study.evaluate(Setting(f"protocols: {name}", spec, settings, pre, protocol,
-                                       classes))
+                yield name, protocol, classes, Setting(f"protocols: {name}", spec, settings, pre,
+                                                       protocol, classes)
+
+
+def protocols(study: Study, chosen: dict, methods: dict) -> None:
+    """The chosen methods on 10-fold and LOSO, 7 and 6 classes."""
+    for *_, setting in protocol_settings(chosen, methods):
+        study.evaluate(setting)
 
 
 def search_and_predictions(study: Study, chosen: dict, methods: dict) -> dict:
@@ -301,8 +309,8 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out:
     for r in rows:
         if r["stage"] not in stages:
             stages.append(r["stage"])
-    default = methods["default"]
-    find = {(r["spec"], r["protocol"], r["classes"], r["stage"]): r for r in rows}
+    chosen_rows = {(name, protocol, classes): study.rows.get(setting.key)
+                   for name, protocol, classes, setting in protocol_settings(chosen, methods)}
     lines = ["# Choosing the defaults on real faces: CK+48", "",
              "CK+48: the last three frames of each of the 327 labelled CK+ sequences (118 "
              "subjects, 7 classes: anger 45, contempt 18, disgust 59, fear 25, happiness 69, "
@@ -323,7 +331,7 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out:
         lines.append("|---|---|---|---|---|")
         for protocol in ("kfold", "loso"):
             for classes in (7, 6):
-                r = find.get((spec, protocol, classes, f"protocols: {name}"))
+                r = chosen_rows[name, protocol, classes]
                 if r:
                     lines.append(f"| {'10-fold' if protocol == 'kfold' else 'LOSO'} | {classes} | "
                                  f"{100 * r['accuracy']:.1f} | {100 * r['uar']:.1f} | "
@@ -331,8 +339,7 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out:
         lines.append("")
     lines += ["Parameters of the chosen settings:", "", "```json",
               json.dumps(chosen, indent=1), "```", ""]
-    d = find.get((default, "kfold", 7, "protocols: default"))
-    b = find.get((methods["best"], "kfold", 7, "protocols: best"))
+    d, b = chosen_rows["default", "kfold", 7], chosen_rows["best", "kfold", 7]
     lines += ["## Targets (10-fold, 7 classes)", ""]
     if d:
         lines.append(f"- default method >= 90 % accuracy and >= 85 % UAR: "

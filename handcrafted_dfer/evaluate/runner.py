@@ -33,7 +33,7 @@ from sklearn.base import clone
 from .. import __version__
 from ..config import Experiment, RunOptions, experiment_to_dict
 from ..errors import DatasetLayoutError
-from ..features.store import StoredClips
+from ..features.store import FeatureStore, StoredClips
 from ..pipeline import (build_pipeline, check_spec, deep_available, resolved_settings,
                         split_features)
 from .clips import prepare_clips
@@ -154,9 +154,10 @@ def _feature_entries(cache_dir) -> set:
     if cache_dir is None:
         return set()
     entries = set()
-    for path in pathlib.Path(cache_dir).glob("features/*/*.npz"):
-        with contextlib.suppress(OSError):
-            entries.add((str(path), path.stat().st_mtime_ns))
+    for kind, path in FeatureStore(cache_dir).entries():
+        if kind == "features":
+            with contextlib.suppress(OSError):
+                entries.add((str(path), path.stat().st_mtime_ns))
     return entries
 
 

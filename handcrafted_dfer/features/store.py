@@ -268,16 +268,16 @@ class FeatureStore:
     KINDS = ("clip", "warnings", "failure", "features")
 
     def entries(self):
-        """Every entry file under the root: ``(kind, path)`` with kind in :attr:`KINDS`."""
+        """Every entry file under the root: ``(kind, path)`` with kind in :attr:`KINDS`; the
+        temporary files of unfinished writes (which have the same suffixes) are not entries."""
         clips = self.root / "clips"
-        for path in sorted(clips.glob("*.npz")):
-            yield "clip", path
-        for path in sorted(clips.glob("*.warnings.json")):
-            yield "warnings", path
-        for path in sorted(clips.glob("*.failed.json")):
-            yield "failure", path
-        for path in sorted((self.root / "features").glob("*/*.npz")):
-            yield "features", path
+        for kind, folder, pattern in (("clip", clips, "*.npz"),
+                                      ("warnings", clips, "*.warnings.json"),
+                                      ("failure", clips, "*.failed.json"),
+                                      ("features", self.root / "features", "*/*.npz")):
+            for path in sorted(folder.glob(pattern)):
+                if not path.name.startswith(TEMPORARY_PREFIX):
+                    yield kind, path
 
     def info(self) -> dict:
         """The root, and the number of entries and their bytes per kind and in total.
