@@ -93,6 +93,8 @@ def test_comparison_with_torch_writes_report_and_figures(tiny, tmp_path):
     saved = json.loads(paths["json"].read_text())
     check_schema(saved)
     assert saved["n_clips"] == 42 and saved["n_subjects"] == 6 and saved["synthetic"] is True
+    # the whole comparison (learning curve and importance included) outlasts its evaluation
+    assert saved["wall_seconds"] > saved["evaluation_seconds"] > 0
     deep = next(r for r in saved["results"] if r["method"] == "c3d")
     assert "skipped" not in deep and deep["n_parameters"] > 0
     assert set(saved["learning_curve"]["methods"]) == {"lbptop-linear-svm", "c3d"}

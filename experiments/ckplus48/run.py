@@ -82,6 +82,7 @@ class Study:
         if out.is_file():
             self.rows = {r["key"]: r for r in json.loads(out.read_text())["rows"]}
         self.datasets = {}
+        self.visited: list[str] = []  # keys in the order this run asks for them
 
     def dataset(self, classes: int, faces: str):
         if (classes, faces) not in self.datasets:
@@ -92,6 +93,8 @@ class Study:
         return self.datasets[classes, faces]
 
     def evaluate(self, setting: Setting, *, models: bool = False) -> dict:
+        if setting.key not in self.visited:
+            self.visited.append(setting.key)
         if setting.key in self.rows and not models:
             return self.rows[setting.key]
         preprocess = dataclasses.replace(PreprocessConfig(frames=3, size=64, faces="aligned"),
@@ -131,8 +134,13 @@ class Study:
         scored = [(self.evaluate(s), s) for s in settings]
         return max(scored, key=lambda rs: (round(rs[0]["accuracy"], 6), rs[0]["uar"]))[1]
 
+    def ordered_rows(self) -> list[dict]:
+        """Every row, in the order this run visits them (then any it has not)."""
+        order = {key: k for k, key in enumerate(self.visited)}
+        return sorted(self.rows.values(), key=lambda r: order.get(r["key"], len(order)))
+
     def save(self) -> None:
-        self.out.write_text(json.dumps({"rows": list(self.rows.values())}, indent=1))
+        self.out.write_text(json.dumps({"rows": self.ordered_rows()}, indent=1))
 
 
 def vary(centre: Setting, stage: str, *, settings=None, preprocess=None, spec=None) -> Setting:
@@ -304,7 +312,7 @@ def _table(rows, title: str) -> list[str]:
 
 def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out: pathlib.Path,
                    seconds: float) -> None:
-    rows = list(study.rows.values())
+    rows = study.ordered_rows()
     stages = []
     for r in rows:
         if r["stage"] not in stages:
@@ -320,9 +328,12 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out:
              "toolkit; scores are pooled over the test folds, in %. Protocol: subject-independent "
              "10-fold (subjects sorted by id, dealt to the folds round-robin), 7 classes, unless "
              "the row says otherwise. One clip is 0.31 points.", "",
-             f"Run by `python experiments/ckplus48/run.py --root CK+48` in {seconds / 60:.0f} "
-             f"min on {platform.machine()} ({study.run.n_jobs} jobs); `results.json` holds every "
-             "row with its per-class recall and per-fold accuracy.", "",
+             f"Run by `python experiments/ckplus48/run.py --root CK+48` on {platform.machine()} "
+             f"({study.run.n_jobs} job): the rows took {sum(r['seconds'] for r in rows) / 3600:.1f} "
+             f"h in all, over runs that resumed from `results.json` (the last one "
+             f"{seconds / 60:.0f} min); feature rows are cached, so a row's time includes "
+             "extraction only where no earlier row had those features. `results.json` holds every "
+             "row with its per-class recall, per-fold accuracy and inner-search decisions.", "",
              "## Chosen", ""]
     for name, spec in methods.items():
         lines.append(f"**{name}** `{spec}`:")

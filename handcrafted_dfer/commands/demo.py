@@ -63,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
                              progress=not args.quiet)
     report, paths, readme = run_demo(args.out, run_options, quick=args.quick, seed=args.seed)
     print_summary(report, paths)
-    print(f"demo finished in {report['wall_seconds']:.0f} s of evaluation; start with "
+    print(f"demo finished in {report['wall_seconds']:.0f} s; start with "
           f"{readme.resolve()}")
     return 0

@@ -27,6 +27,7 @@ __all__ = [
     "Block",
     "parse_feature_name",
     "parse_block",
+    "histogram_matrix",
     "group_columns",
     "segment_name",
     "KIND_TITLES",
@@ -205,6 +206,25 @@ def group_columns(feature_names) -> tuple[list[Block], np.ndarray]:
     for j, name in enumerate(feature_names):
         column_block[j] = index.setdefault(parse_feature_name(name).block, len(index))
     return list(index), column_block
+
+
+def histogram_matrix(X, y, feature_names) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` as float64 and ``y`` as an array, checked as histograms with named columns.
+
+    Raises
+    ------
+    ValueError
+        ``X`` is not 2D with one row per label and one column per feature name, or holds a
+        negative value.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != len(feature_names) or len(y) != X.shape[0]:
+        raise ValueError(f"X must be 2D with one row per label ({len(y)}) and one column per "
+                         f"feature name ({len(feature_names)}); got shape {X.shape}")
+    if X.size and X.min() < 0:
+        raise ValueError(f"histograms must be non-negative; the smallest value is {X.min()}")
+    return X, y
 
 
 def block_kind(block: Block) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .bins import LBP_CATEGORIES, bin_labels, lbp_bins
-from .blocks import KIND_TITLES, block_kind, parse_feature_name
+from .blocks import KIND_TITLES, block_kind, histogram_matrix, parse_feature_name
 
 __all__ = ["ClassHistograms", "class_mean_histograms", "plot_class_histograms"]
 
@@ -105,13 +105,7 @@ def class_mean_histograms(X, y, *, feature_names, select=None, P=8,
         Shapes that disagree, negative values, a selection that keeps no block, or blocks of one
         kind with different bin counts.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != len(feature_names) or len(y) != X.shape[0]:
-        raise ValueError(f"X must be 2D with one row per label ({len(y)}) and one column per "
-                         f"feature name ({len(feature_names)}); got shape {X.shape}")
-    if X.size and X.min() < 0:
-        raise ValueError(f"histograms must be non-negative; the smallest value is {X.min()}")
+    X, y = histogram_matrix(X, y, feature_names)
     parsed = [parse_feature_name(n) for n in feature_names]
     classes = tuple(np.unique(y).tolist())
     out = {}

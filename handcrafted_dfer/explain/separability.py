@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from .blocks import group_columns
+from .blocks import group_columns, histogram_matrix
 
 __all__ = ["Separability", "chi2_distance", "class_chi2_distances", "plot_separability"]
 
@@ -89,13 +89,7 @@ def class_chi2_distances(X, y, *, feature_names, select=None) -> Separability:
     ValueError
         Shapes that disagree, negative values, fewer than two classes, or no block selected.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != len(feature_names) or len(y) != X.shape[0]:
-        raise ValueError(f"X must be 2D with one row per label ({len(y)}) and one column per "
-                         f"feature name ({len(feature_names)}); got shape {X.shape}")
-    if X.size and X.min() < 0:
-        raise ValueError(f"histograms must be non-negative; the smallest value is {X.min()}")
+    X, y = histogram_matrix(X, y, feature_names)
     blocks, column_block = group_columns(feature_names)
     if select is not None:
         keep = np.array([bool(select(b)) for b in blocks])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..classify import SEARCH_MARGIN_SE
+
 __all__ = ["pct", "mean_std", "method_table", "confusion_tables", "skipped_list",
            "search_summary", "warnings_list", "evaluation_markdown", "summary_tables",
            "comparison_markdown"]
@@ -84,7 +86,8 @@ def search_summary(results) -> list[str]:
                      f"folds")
     if lines:
         lines = ["Inner hyper-parameter search (training clips of each fold only; the grid's "
-                 "default is kept unless a point beats it by more than one standard error):",
+                 f"default is kept unless a point beats it by more than {SEARCH_MARGIN_SE:g} standard "
+                 "errors):",
                  ""] + lines + [""]
     return lines
 
