@@ -10,8 +10,8 @@ subject, and refits on all of them; nothing about a test subject reaches model s
 data a grid search mostly fits the noise of a few validation subjects, so it is guarded: the
 default point of the grid is kept unless the search can be trusted (every class has at least
 :data:`MIN_VALIDATION_CLIPS` clips per inner validation fold on average) *and* the best point beats
-the default by more than :data:`SEARCH_MARGIN_SE` standard errors of their paired per-fold
-difference. On CK+48 (``experiments/ckplus48``, 10-fold) a margin of one standard error let the
+the default by more than ``margin_se`` (default :data:`SEARCH_MARGIN_SE`) standard errors of
+their paired per-fold difference. On CK+48 (``experiments/ckplus48``, 10-fold) a margin of one standard error let the
 search do worse than its own default on average over the folds for two of six methods (by up to
 0.5 points); with two it never did, and it still beat the default where a grid point was
 clearly better.
@@ -71,7 +71,8 @@ NORMALIZATIONS = ("none", "l1", "hellinger", "chi2")
 #: is not trusted and the grid's default point is kept.
 MIN_VALIDATION_CLIPS = 3
 #: How many standard errors of the paired per-fold difference the best grid point must beat the
-#: default by before the inner search replaces the default.
+#: default by before the inner search replaces the default (``SubjectSearchClassifier``'s
+#: ``margin_se``; ``--set search.margin_se=0`` is a plain argmax over the grid).
 SEARCH_MARGIN_SE = 2.0
 
 
@@ -244,6 +245,9 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         forest has its own probabilities). Predictions never use it.
     scoring : str
         Selection criterion; the default ``balanced_accuracy`` is UAR.
+    margin_se : float
+        How many standard errors of the paired per-fold difference the best point must beat the
+        default by to replace it (0: the plain argmax of the mean inner score).
     n_jobs : int or None
         Unused by the search itself (kept for the API); the inner fits run in this process.
     random_state : int
@@ -268,7 +272,8 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator, param_grid, *, default=None, n_splits: int = 3,
                  groups_aware: bool = True, calibrate: bool = False,
-                 scoring: str = "balanced_accuracy", n_jobs=None, random_state: int = 0):
+                 scoring: str = "balanced_accuracy", margin_se: float = SEARCH_MARGIN_SE,
+                 n_jobs=None, random_state: int = 0):
         self.estimator = estimator
         self.param_grid = param_grid
         self.default = default
@@ -277,6 +282,7 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         self.calibrate = calibrate
         self.scoring = scoring
         self.n_jobs = n_jobs
+        self.margin_se = margin_se
         self.random_state = random_state
 
     def _splits(self, X, y, groups):
@@ -323,7 +329,7 @@ class SubjectSearchClassifier(ClassifierMixin, BaseEstimator):
         best = int(np.argmax(scores.mean(axis=1)))
         difference = scores[best] - scores[d]
         se = float(difference.std(ddof=1) / np.sqrt(len(splits))) if len(splits) > 1 else 0.0
-        chosen = grid[best] if difference.mean() > SEARCH_MARGIN_SE * se else default
+        chosen = grid[best] if difference.mean() > self.margin_se * se else default
         return chosen, {"default": float(scores[d].mean()), "best": float(scores[best].mean()),
                         "se": se}
 

@@ -174,6 +174,29 @@ class TestGuardedSearch:
         margin = clf.search_scores_["best"] - clf.search_scores_["default"]
         assert margin > SEARCH_MARGIN_SE * clf.search_scores_["se"]
 
+    def test_the_margin_decides(self):
+        """The clear winner above is taken with a plain argmax (margin 0) and refused when the
+        margin asks for more standard errors than its lead is worth."""
+        from sklearn.pipeline import Pipeline
+        from sklearn.tree import DecisionTreeClassifier
+
+        X, y, groups = histogram_data(n_per_class=30)
+        tree = Pipeline([("tree", DecisionTreeClassifier(random_state=0))])
+
+        def search(margin):
+            return SubjectSearchClassifier(tree, {"tree__max_depth": [1, None]},
+                                           default={"tree__max_depth": 1},
+                                           margin_se=margin).fit(X, y, groups=groups)
+
+        plain = search(0.0)
+        assert plain.best_params_ == {"tree__max_depth": None}
+        scores = plain.search_scores_
+        lead = (scores["best"] - scores["default"]) / scores["se"]
+        assert search(0.9 * lead).best_params_ == {"tree__max_depth": None}
+        strict = search(1.1 * lead)
+        assert strict.best_params_ == {"tree__max_depth": 1}
+        assert "default kept" in strict.search_cv_
+
     def test_a_tie_keeps_the_default(self):
         X, y, groups = histogram_data(n_per_class=30)
         recipe = classifier_recipe("linear-svm")

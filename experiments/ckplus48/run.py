@@ -15,8 +15,9 @@ The sweep goes one factor at a time around a centre, in stages (each stage's bes
 the next stage's centre, chosen by pooled accuracy, then UAR): preprocessing (faces mode, crop
 size, crop box, CLAHE), LBP-TOP (spatial radius, P and mapping, grid, overlap, mirror), HOG3D
 (cells, bins, smoothing), flow, histogram normalization x classifier (with the C or alpha range),
-fusion, then the chosen methods on every protocol, the inner search against its own default, and
-decision-function predictions against calibrated argmax. One clip is 0.31 points of accuracy: read
+fusion, then the chosen methods on every protocol, the inner search against its own default,
+decision-function predictions against calibrated argmax, and the search's margin (plain argmax,
+one and two standard errors) on six methods. One clip is 0.31 points of accuracy: read
 differences under about 1.5 points as noise, and the stage winners as optimistically selected.
 
 Usage::
@@ -261,6 +262,40 @@ def protocols(study: Study, chosen: dict, methods: dict) -> None:
         study.evaluate(setting)
 
 
+#: Methods on which the inner search's margin is compared (10-fold, 7 classes).
+MARGIN_METHODS = ("lbptop-linear-svm", "lbptop-svm", "lbptop-ridge", "hog3d-linear-svm",
+                  "lbptop+hog3d-linear-svm", "lbptop+hog3d-ridge")
+#: Margins compared with the library's (``classify.SEARCH_MARGIN_SE``): 0 is a plain argmax.
+MARGINS = (0.0, 1.0)
+
+
+def search_margins(study: Study, chosen: dict) -> dict:
+    """Per method: the fold-mean accuracy of its own default (the grid fixed to it) and of the
+    search with each margin, so that "never worse than its default" can be read off."""
+    from handcrafted_dfer.classify import SEARCH_MARGIN_SE, classifier_recipe
+
+    pre = tuple(sorted(chosen["preprocess"].items()))
+    out = {}
+    for spec_text in MARGIN_METHODS:
+        spec = MethodSpec.parse(spec_text)
+        settings = tuple((f, k, v) for f in spec.features for k, v in chosen[f].items())
+        recipe = classifier_recipe(spec.classifier)
+        fixed = (("search", "param_grid", {k: [v] for k, v in recipe.default.items()}),)
+        runs = {"default": Setting("search margin", spec_text, settings + fixed, pre),
+                **{f"margin {m:g}": Setting("search margin", spec_text,
+                                            settings + (("search", "margin_se", m),), pre)
+                   for m in MARGINS},
+                f"margin {SEARCH_MARGIN_SE:g}": Setting("search margin", spec_text, settings, pre)}
+        out[spec_text] = {}
+        for name, setting in runs.items():
+            row = study.evaluate(setting)
+            out[spec_text][name] = {"fold_mean": float(np.mean(row["fold_accuracy"])),
+                                    "accuracy": row["accuracy"], "uar": row["uar"],
+                                    "kept_default": sum("default kept" in d
+                                                        for d in row["inner_search"])}
+    return out
+
+
 def search_and_predictions(study: Study, chosen: dict, methods: dict) -> dict:
     """The inner search against its own default, and decision-function predictions against the
     argmax of the calibrated probabilities, for the chosen methods (10-fold, 7 classes)."""
@@ -310,8 +345,8 @@ def _table(rows, title: str) -> list[str]:
     return lines + [""]
 
 
-def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out: pathlib.Path,
-                   seconds: float) -> None:
+def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, margins: dict,
+                   out: pathlib.Path, seconds: float) -> None:
     rows = study.ordered_rows()
     stages = []
     for r in rows:
@@ -372,6 +407,18 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, out:
             f"{100 * c['decision']['accuracy']:.1f} / {100 * c['decision']['uar']:.1f} | "
             f"{100 * c['calibrated_argmax']['accuracy']:.1f} / "
             f"{100 * c['calibrated_argmax']['uar']:.1f} |")
+    names = list(next(iter(margins.values())))
+    lines += ["", "## The inner search's margin", "",
+              "Mean accuracy over the 10 folds (pooled accuracy / UAR in brackets; how many "
+              "folds kept the default) of each method with its grid fixed to its default, and "
+              "with the search replacing the default only when the best point beats it by more "
+              "than that many standard errors of their paired inner-fold difference (0: plain "
+              "argmax). The library uses the last column.", "",
+              "| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for spec_text, runs in margins.items():
+        lines.append(f"| `{spec_text}` | " + " | ".join(
+            f"{100 * r['fold_mean']:.2f} ({100 * r['accuracy']:.1f} / {100 * r['uar']:.1f}; "
+            f"{r['kept_default']})" for r in runs.values()) + " |")
     lines += ["", "## Every setting, by stage", ""]
     for stage in stages:
         lines += _table([r for r in rows if r["stage"] == stage], stage)
@@ -393,9 +440,11 @@ def main() -> None:
     methods = {"default": "lbptop-linear-svm", "best": "lbptop+hog3d-ridge"}
     protocols(study, chosen, methods)
     checks = search_and_predictions(study, chosen, methods)
+    margins = search_margins(study, chosen)
     (HERE / "chosen.json").write_text(json.dumps({"chosen": chosen, "methods": methods,
-                                                  "checks": checks}, indent=1))
-    write_markdown(study, chosen, methods, checks, HERE / "results.md",
+                                                  "checks": checks, "margins": margins},
+                                                 indent=1))
+    write_markdown(study, chosen, methods, checks, margins, HERE / "results.md",
                    time.perf_counter() - start)
 
 
