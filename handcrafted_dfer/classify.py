@@ -1,20 +1,21 @@
 """Histogram normalization and the classifiers of clip descriptors, with a safe inner search.
 
-The last two steps of a handcrafted method's pipeline (:func:`handcrafted_dfer.pipeline.build_pipeline`)
-are :class:`HistogramNormalizer` and :class:`SubjectSearchClassifier`. The classifier wrapped by the
-search is a small :class:`~sklearn.pipeline.Pipeline` whose last step is named after its family
-(``svm``, ``ridge`` or ``rf``, the step names of method specs; see :func:`classifier_recipe`).
+The last two steps of a handcrafted method's pipeline
+(:func:`handcrafted_dfer.pipeline.build_pipeline`) are :class:`HistogramNormalizer` and
+:class:`SubjectSearchClassifier`. The classifier wrapped by the search is a small
+:class:`~sklearn.pipeline.Pipeline` whose last step is named after its family (``svm``, ``ridge`` or
+``rf``, the step names of method specs; see :func:`classifier_recipe`).
 
 **The inner search** picks hyper-parameters on folds of the *training* clips only, grouped by
 subject, and refits on all of them; nothing about a test subject reaches model selection. On small
-data a grid search mostly fits the noise of a few validation subjects, so it is guarded: the
-default point of the grid is kept unless the search can be trusted (every class has at least
+data a grid search mostly fits the noise of a few validation subjects, so it is guarded: the default
+point of the grid is kept unless the search can be trusted (every class has at least
 :data:`MIN_VALIDATION_CLIPS` clips per inner validation fold on average) *and* the best point beats
-the default by more than ``margin_se`` (default :data:`SEARCH_MARGIN_SE`) standard errors of
-their paired per-fold difference. On CK+48 (``experiments/ckplus48``, 10-fold) a margin of one standard error let the
-search do worse than its own default on average over the folds for two of six methods (by up to
-0.5 points); with two it never did, and it still beat the default where a grid point was
-clearly better.
+the default by more than ``margin_se`` (default :data:`SEARCH_MARGIN_SE`) standard errors of their
+paired per-fold difference. On CK+48 (``experiments/ckplus48``, 10-fold, six methods) a plain argmax
+over the grid did worse than the grid's default on average over the folds by up to 2.5 points, a
+margin of one standard error by up to 0.5 points (two methods); with two it never did worse, and did
+better once (``lbptop-ridge``, 94.4 against 94.1).
 
 **Predictions** come from the fitted classifier's own ``predict`` (the SVM's decision function,
 the forest's vote), never from the argmax of calibrated probabilities. Probabilities
@@ -22,14 +23,13 @@ the forest's vote), never from the argmax of calibrated probabilities. Probabili
 folds (``CalibratedClassifierCV(..., ensemble=False)``, as scikit-learn recommends since it
 deprecated ``SVC(probability=True)``); a forest has its own.
 
-The SVMs are libsvm SVMs whose kernel is computed by a callable, in one matrix product: scikit-learn's
-:func:`~sklearn.metrics.pairwise.linear_kernel` for ``linear-svm`` and ``chi2-svm``, and
-:func:`rbf_kernel_scaled` for ``svm``. The models are those of ``SVC(kernel="linear")`` and
-``SVC(kernel="rbf", gamma="scale")``, but libsvm's own kernels evaluate every entry with a
-separate BLAS ``ddot`` call, which OpenBLAS runs multi-threaded above 10,000 features: on a busy
-machine each call then waits for its threads. A linear fit on 42 clips of 16,992 χ²-mapped
-features took 25 s instead of 0.5 s, and an RBF evaluation of 327 CK+48 clips (11,328 features,
-10 folds) 27 minutes.
+The SVMs are libsvm SVMs whose kernel is computed by a callable, in one matrix product:
+scikit-learn's :func:`~sklearn.metrics.pairwise.linear_kernel` for ``linear-svm`` and ``chi2-svm``,
+and :func:`rbf_kernel_scaled` for ``svm``. The models are those of ``SVC(kernel="linear")`` and
+``SVC(kernel="rbf", gamma="scale")``, but libsvm's own kernels evaluate every entry with a separate
+BLAS ``ddot`` call, which OpenBLAS runs multi-threaded above 10,000 features: on a busy machine each
+call then waits for its threads. A linear fit on 42 clips of 16,992 χ²-mapped features took 25 s
+instead of 0.5 s, and an RBF evaluation of 327 CK+48 clips (11,328 features, 10 folds) 27 minutes.
 """
 
 from __future__ import annotations
@@ -459,10 +459,10 @@ def classifier_recipe(name: str, *, seed: int = 0) -> ClassifierRecipe:
     Parameters
     ----------
     name : {"svm", "linear-svm", "chi2-svm", "ridge", "rf"}
-        ``svm`` is an RBF SVM (``gamma="scale"``, see :func:`rbf_kernel_scaled`); ``linear-svm`` a linear SVM; ``chi2-svm`` a
-        linear SVM on the additive χ² feature map (an approximate χ² kernel SVM); ``ridge`` a
-        ridge classifier (one-vs-rest least squares); ``rf`` a random forest. All use
-        ``class_weight="balanced"``.
+        ``svm`` is an RBF SVM (``gamma="scale"``, see :func:`rbf_kernel_scaled`); ``linear-svm`` a
+        linear SVM; ``chi2-svm`` a linear SVM on the additive χ² feature map (an approximate χ²
+        kernel SVM); ``ridge`` a ridge classifier (one-vs-rest least squares); ``rf`` a random
+        forest. All use ``class_weight="balanced"``.
     seed : int
         ``random_state`` of the forest.
 

@@ -52,12 +52,12 @@ class PreprocessConfig:
     min_valid_fraction : float
         A clip with fewer valid frames than this fraction raises :class:`NoFaceError`.
     faces : {"detect", "cropped", "aligned"} or None
-        What the frames hold; None: what the dataset declares (``Dataset.faces``), else
-        ``"detect"`` (see :meth:`for_dataset`). ``"detect"``: whole scenes; the face is found, tracked and aligned.
-        ``"cropped"``: every frame is already a face crop; the 68 landmarks are fitted inside it
-        (small crops upscaled first) and the face is aligned as usual. ``"aligned"``: every frame
-        is an aligned face; it is only resized to ``size x size`` and the clip has no measured
-        landmarks (``AlignedClip.has_landmarks`` is False).
+        What the frames hold; None: what the dataset declares (``Dataset.faces``), else ``"detect"``
+        (see :meth:`for_dataset`). ``"detect"``: whole scenes; the face is found, tracked and
+        aligned. ``"cropped"``: every frame is already a face crop; the 68 landmarks are fitted
+        inside it (small crops upscaled first) and the face is aligned as usual. ``"aligned"``:
+        every frame is an aligned face; it is only resized to ``size x size`` and the clip has no
+        measured landmarks (``AlignedClip.has_landmarks`` is False).
     min_face : int
         Smallest face width, in frame pixels, that ``"detect"`` finds. Where the fast pass finds
         nothing, and at every re-detection of a followed face, the detector runs at full
@@ -304,7 +304,8 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except OSError as exc:
         raise DferError(path, f"expected an experiment TOML file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DferError(path, f"expected an experiment TOML file; it does not parse: {exc}") from exc
+        raise DferError(path, "expected an experiment TOML file; it does not parse: "
+                        f"{exc}") from exc
     return experiment_from_dict(data, path=path)
 
 

@@ -49,7 +49,8 @@ def demo_experiment(settings: dict, *, root, seed: int = 0) -> Experiment:
 def demo_readme(report: dict, *, settings: dict, seconds: float, files: list, quick: bool) -> str:
     """The README.md of the demo folder: what was run, what the files are, and what it is not."""
     deep = [r for r in report["results"] if r["family"] == "deep"]
-    deep_line = ("The 3D CNN was skipped: " + deep[0]["skipped"] + "." if deep and "skipped" in deep[0]
+    skipped = deep and "skipped" in deep[0]
+    deep_line = ("The 3D CNN was skipped: " + deep[0]["skipped"] + "." if skipped
                  else "The 3D CNN was trained on the same aligned clips and folds.")
     listing = "\n".join(f"- `{pathlib.Path(f).name}`" for f in files)
     return f"""# dfer demo{' (--quick)' if quick else ''}

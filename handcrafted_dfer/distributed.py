@@ -3,11 +3,11 @@
 :func:`backend_session` opens what :class:`~handcrafted_dfer.config.RunOptions` asks for: with
 ``backend="dask"`` and no scheduler address it starts a :class:`dask.distributed.LocalCluster` of
 ``n_jobs`` single-threaded worker processes; with an address (``--scheduler`` or
-``$DASK_SCHEDULER_ADDRESS``) it connects to a running cluster (``dask scheduler`` and ``dask worker``
-on each host, or dask-jobqueue on SLURM; see ``docs/scaling.md``). Joblib's ``dask`` backend then
-sends every clip task to the cluster, and each worker writes its own cache entries, so the cache
-folder must be a path every worker can write: a probe task on every worker checks this before any
-work starts.
+``$DASK_SCHEDULER_ADDRESS``) it connects to a running cluster (``dask scheduler`` and ``dask
+worker`` on each host, or dask-jobqueue on SLURM; see ``docs/scaling.md``). Joblib's ``dask``
+backend then sends every clip task to the cluster, and each worker writes its own cache entries, so
+the cache folder must be a path every worker can write: a probe task on every worker checks this
+before any work starts.
 """
 
 from __future__ import annotations

@@ -118,7 +118,8 @@ def save_model(path: str | os.PathLike, pipeline, *, labels, config: PreprocessC
     path : str or Path
         The model file (its folder must exist).
     pipeline : Pipeline
-        Fitted; run options should already be reset (:func:`~handcrafted_dfer.pipeline.without_run_options`).
+        Fitted; run options should already be reset
+        (:func:`~handcrafted_dfer.pipeline.without_run_options`).
     labels : sequence of str
     config : PreprocessConfig
     metadata : dict, optional

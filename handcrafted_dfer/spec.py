@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-__all__ = ["CLASSIFIERS", "FUSION", "EXTRACTOR_NAMES", "DEFAULT_METHOD", "MethodSpec", "parse_methods",
-           "parse_setting"]
+__all__ = ["CLASSIFIERS", "FUSION", "EXTRACTOR_NAMES", "DEFAULT_METHOD", "MethodSpec",
+           "parse_methods", "parse_setting"]
 
 #: Classifier names of specs (``lbptop-linear-svm``); see :func:`handcrafted_dfer.classify.classifier_recipe`.
 CLASSIFIERS = ("svm", "linear-svm", "chi2-svm", "ridge", "rf")

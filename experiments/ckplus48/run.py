@@ -364,7 +364,8 @@ def write_markdown(study: Study, chosen: dict, methods: dict, checks: dict, marg
              "10-fold (subjects sorted by id, dealt to the folds round-robin), 7 classes, unless "
              "the row says otherwise. One clip is 0.31 points.", "",
              f"Run by `python experiments/ckplus48/run.py --root CK+48` on {platform.machine()} "
-             f"({study.run.n_jobs} job): the rows took {sum(r['seconds'] for r in rows) / 3600:.1f} "
+             f"({study.run.n_jobs} job{'s' if study.run.n_jobs != 1 else ''}): the rows took "
+             f"{sum(r['seconds'] for r in rows) / 3600:.1f} "
              f"h in all, over runs that resumed from `results.json` (the last one "
              f"{seconds / 60:.0f} min); feature rows are cached, so a row's time includes "
              "extraction only where no earlier row had those features. `results.json` holds every "
