@@ -5,7 +5,6 @@ windows and frames tables (CSV, Parquet, JSON) hold what they say."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sys
 import tracemalloc
@@ -31,7 +30,11 @@ from handcrafted_dfer.video import FrameStream, open_video
 
 from test_predict import _random_model
 
-HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None
+try:
+    import pyarrow.parquet  # noqa: F401
+    HAVE_PYARROW = True
+except ImportError:
+    HAVE_PYARROW = False
 NEEDS_PYARROW = pytest.mark.skipif(not HAVE_PYARROW, reason="Parquet tables need pyarrow "
                                    "(pip install 'handcrafted_dfer[parquet]')")
 
