@@ -269,19 +269,26 @@ MARGIN_METHODS = ("lbptop-linear-svm", "lbptop-svm", "lbptop-ridge", "hog3d-line
 MARGINS = (0.0, 1.0)
 
 
+def _default_only(spec: MethodSpec) -> tuple:
+    """The setting that fixes the inner search's grid to the classifier's default point."""
+    from handcrafted_dfer.classify import classifier_recipe
+
+    recipe = classifier_recipe(spec.classifier)
+    return (("search", "param_grid", {k: [v] for k, v in recipe.default.items()}),)
+
+
 def search_margins(study: Study, chosen: dict) -> dict:
     """Per method: the fold-mean accuracy of its own default (the grid fixed to it) and of the
     search with each margin, so that "never worse than its default" can be read off."""
-    from handcrafted_dfer.classify import SEARCH_MARGIN_SE, classifier_recipe
+    from handcrafted_dfer.classify import SEARCH_MARGIN_SE
 
     pre = tuple(sorted(chosen["preprocess"].items()))
     out = {}
     for spec_text in MARGIN_METHODS:
         spec = MethodSpec.parse(spec_text)
         settings = tuple((f, k, v) for f in spec.features for k, v in chosen[f].items())
-        recipe = classifier_recipe(spec.classifier)
-        fixed = (("search", "param_grid", {k: [v] for k, v in recipe.default.items()}),)
-        runs = {"default": Setting("search margin", spec_text, settings + fixed, pre),
+        runs = {"default": Setting("search margin", spec_text, settings + _default_only(spec),
+                                   pre),
                 **{f"margin {m:g}": Setting("search margin", spec_text,
                                             settings + (("search", "margin_se", m),), pre)
                    for m in MARGINS},
@@ -299,16 +306,12 @@ def search_margins(study: Study, chosen: dict) -> dict:
 def search_and_predictions(study: Study, chosen: dict, methods: dict) -> dict:
     """The inner search against its own default, and decision-function predictions against the
     argmax of the calibrated probabilities, for the chosen methods (10-fold, 7 classes)."""
-    from handcrafted_dfer.classify import classifier_recipe
-
     pre = tuple(sorted(chosen["preprocess"].items()))
     out = {}
     for name, spec_text in methods.items():
         spec = MethodSpec.parse(spec_text)
         settings = tuple((f, k, v) for f in spec.features for k, v in chosen[f].items())
-        recipe = classifier_recipe(spec.classifier)
-        fixed = settings + (("search", "param_grid",
-                             {k: [v] for k, v in recipe.default.items()}),)
+        fixed = settings + _default_only(spec)
         searched = study.evaluate(Setting(f"search: {name}", spec_text, settings, pre))
         default = study.evaluate(Setting(f"search: {name}", spec_text, fixed, pre))
         row = study.evaluate(Setting(f"search: {name}", spec_text, settings, pre), models=True)

@@ -154,7 +154,7 @@ def _feature_entries(cache_dir) -> set:
     if cache_dir is None:
         return set()
     entries = set()
-    for kind, path in FeatureStore(cache_dir).entries():
+    for kind, path in FeatureStore(cache_dir, tidy=False).entries():
         if kind == "features":
             with contextlib.suppress(OSError):
                 entries.add((str(path), path.stat().st_mtime_ns))

@@ -60,6 +60,14 @@ def load_detector():
     return dlib.get_frontal_face_detector()
 
 
+def _read_dlib_model(reader, path: str, what: str):
+    """``reader(path)``, with dlib's RuntimeError on a bad file as a :class:`ModelFileError`."""
+    try:
+        return reader(path)
+    except RuntimeError as exc:
+        raise ModelFileError(path, f"dlib could not read this {what}: {exc}") from exc
+
+
 @functools.lru_cache(maxsize=None)
 def load_cnn_detector():
     """dlib's CNN face detector (``mmod_human_face_detector.dat``, cached per process).
@@ -71,11 +79,8 @@ def load_cnn_detector():
     """
     import dlib
 
-    path = model_path("mmod_human_face_detector.dat")
-    try:
-        return dlib.cnn_face_detection_model_v1(path)
-    except RuntimeError as exc:
-        raise ModelFileError(path, f"dlib could not read this CNN face detector: {exc}") from exc
+    return _read_dlib_model(dlib.cnn_face_detection_model_v1,
+                            model_path("mmod_human_face_detector.dat"), "CNN face detector")
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,11 +94,7 @@ def load_shape_predictor(points: int = 68):
     """
     import dlib
 
-    path = landmark_model_path(points)
-    try:
-        return dlib.shape_predictor(path)
-    except RuntimeError as exc:
-        raise ModelFileError(path, f"dlib could not read this shape predictor: {exc}") from exc
+    return _read_dlib_model(dlib.shape_predictor, landmark_model_path(points), "shape predictor")
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,9 +109,6 @@ def load_face_recognizer():
     """
     import dlib
 
-    path = model_path("dlib_face_recognition_resnet_model_v1.dat")
-    try:
-        return dlib.face_recognition_model_v1(path)
-    except RuntimeError as exc:
-        raise ModelFileError(path, f"dlib could not read this face recognition model: "
-                                   f"{exc}") from exc
+    return _read_dlib_model(dlib.face_recognition_model_v1,
+                            model_path("dlib_face_recognition_resnet_model_v1.dat"),
+                            "face recognition model")
