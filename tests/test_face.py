@@ -262,3 +262,20 @@ def test_cnn_detector_finds_the_face_on_real_footage(shared_videos):
     assert clip.valid.all()
     eyes = clip.landmarks[:, 36:48].reshape(-1, 2, 6, 2).mean(axis=2)
     assert np.abs(eyes[:, 0, 1] - eyes[:, 1, 1]).max() < 3  # aligned: eyes level
+
+
+@pytest.mark.parametrize("reader, what", [("shape_predictor", "shape predictor"),
+                                          ("cnn_face_detection_model_v1", "CNN face detector"),
+                                          ("face_recognition_model_v1", "face recognition model")])
+def test_a_damaged_dlib_model_file_is_a_model_file_error(tmp_path, reader, what):
+    """Real dlib readers on a file of garbage: a ModelFileError naming the file, no traceback."""
+    import dlib
+
+    from handcrafted_dfer.errors import ModelFileError
+    from handcrafted_dfer.face.models import _read_dlib_model
+
+    path = tmp_path / "model.dat"
+    path.write_bytes(b"not a dlib model" * 64)
+    with pytest.raises(ModelFileError, match=f"could not read this {what}") as caught:
+        _read_dlib_model(getattr(dlib, reader), str(path), what)
+    assert str(path) in str(caught.value)
