@@ -308,3 +308,68 @@ class TestLBPTOP:
     def test_names_need_fit(self):
         with pytest.raises(ValueError, match="fitted"):
             LBPTOP().get_feature_names_out()
+
+
+class TestMirror:
+    """``mirror=True`` reflects the clip's histograms instead of describing the mirror image again
+    where that is exact up to ties; the oracle is the extractor without mirror on the flipped
+    clip."""
+
+    @staticmethod
+    def oracle(volume, **params):
+        plain = LBPTOP(**{**params, "mirror": False}).fit([volume])
+        flipped = np.ascontiguousarray(volume[:, :, ::-1])
+        return (plain.transform([volume]) + plain.transform([flipped])) / 2
+
+    @pytest.mark.parametrize("params, reflected", [
+        (dict(), True),  # the defaults: P 8, radius (1, 4, 4), 8 x 8 blocks
+        (dict(P=(8, 6, 4), radius=(1, 2, 3), grid=(2, 3, 3), mapping="uniform"), True),
+        (dict(P=4, radius=(1, 1, 1), grid=(1, 4, 5), mapping="default", overlap=0.3), True),
+        (dict(P=6, radius=(2, 2.5, 1.5), grid=(1, 2, 2)), True),
+        (dict(P=7, radius=(1, 1, 1), grid=(1, 2, 2)), False),  # no mirror pairs: odd P
+        (dict(P=(8, 5, 8), radius=(1, 1, 1), grid=(1, 2, 2)), False),  # odd P on XT
+        (dict(P=8, radius=(1, 1, 1), grid=(1, 2, 4)), False),  # x blocks 0-6-12-19-25: asymmetric
+    ])
+    def test_equals_describing_the_mirror_image(self, params, reflected):
+        from handcrafted_dfer.features.lbptop import _check_P, _check_radius, _mirror_by_reflection
+
+        rng = np.random.default_rng(11)
+        width = 27 if params.get("grid") == (1, 2, 4) else 40  # 25 valid x centres, 4 blocks
+        volume = rng.random((7, 36, width))  # float: no interpolated sample ties its centre
+        est = LBPTOP(**params)
+        full = {**est.get_params(), "mirror": False}
+        assert _mirror_by_reflection(volume.shape, _check_P(full["P"]),
+                                     _check_radius(full["radius"]), tuple(full["grid"]),
+                                     float(full["overlap"])) is reflected
+        got = est.fit([volume]).transform([volume])
+        np.testing.assert_allclose(got, self.oracle(volume, **full), rtol=0, atol=1e-15)
+
+    def test_reflected_bins_match_scikit_image_on_a_flipped_image(self):
+        """Independent of the code: the LBP histogram of a flipped image (scikit-image) is the
+        image's with the bins reflected, for each mapping."""
+        from handcrafted_dfer.features.lbptop import _reflected_bins
+
+        image = np.random.default_rng(3).random((40, 40))
+        for P, mapping in ((8, "nri_uniform"), (8, "uniform"), (8, "default"), (6, "nri_uniform")):
+            bins = _reflected_bins(P, mapping)
+            n = N_BINS[mapping](P)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # skimage warns on float input
+                codes = local_binary_pattern(image, P, 2, mapping)[2:-2, 2:-2]
+                flipped = local_binary_pattern(image[:, ::-1], P, 2, mapping)[2:-2, 2:-2]
+            own = np.bincount(codes.astype(int).ravel(), minlength=n)
+            expected = np.bincount(flipped.astype(int).ravel(), minlength=n)
+            reflected = np.zeros(n, dtype=int)
+            reflected[bins] = own
+            np.testing.assert_array_equal(reflected, expected)
+            assert sorted(bins) == list(range(n))  # a permutation of the bins
+
+    def test_real_face_differs_only_at_ties(self, shared_videos):
+        """On uint8 faces an interpolated sample may tie its centre to the last bit, and the
+        mirror image's rounding may then set the other bit: a few codes in 10,000 move."""
+        volume = face_clip(shared_videos, n_frames=16, size=96)
+        got = LBPTOP().fit([volume]).transform([volume])
+        blocks = 8 * 8 * 3  # each block's plane histogram sums to 1
+        # each row is the mean of two histograms: |difference| summed is the fraction moved
+        moved = np.abs(got - self.oracle(volume, **LBPTOP().get_params())).sum() / blocks
+        assert moved < 1e-3

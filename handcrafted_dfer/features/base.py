@@ -53,11 +53,16 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
         return np.vstack(rows)
 
     def _row(self, volume) -> np.ndarray:
-        row = np.asarray(self._describe(volume), dtype=np.float64).ravel()
-        if self.mirror:
-            mirrored = np.asarray(self._describe(volume[:, :, ::-1]), dtype=np.float64).ravel()
-            row = (row + mirrored) / 2
-        return row
+        if not self.mirror:
+            return np.asarray(self._describe(volume), dtype=np.float64).ravel()
+        row, mirrored = (np.asarray(d, dtype=np.float64).ravel()
+                         for d in self._describe_with_mirror(volume))
+        return (row + mirrored) / 2
+
+    def _describe_with_mirror(self, volume) -> tuple:
+        """``_describe`` of the clip and of its left-right mirror image (a subclass may derive
+        the second from the first)."""
+        return self._describe(volume), self._describe(volume[:, :, ::-1])
 
     def get_feature_names_out(self, input_features=None):
         """Readable feature names such as ``lbptop/xy/r2c3/t0/b17`` (see GUIDE §3)."""
