@@ -7,8 +7,8 @@ degrades); the frames tracked in between are provisional until a re-detection co
 when one does not, the face is followed back to the last frame where the detector still finds it.
 New faces are searched for on the whole frame every ``scan_every`` frames while faces are followed
 (with the small-face search where the frame needs it), and on every frame while none is; a face
-found by a search is followed back through the frames since the previous search, so that a track
-starts where the face appears.
+found by a search is followed back through the frames since the previous search (with the same
+rules, back in time), so that a track starts where the face appears.
 
 Tracks never take each other's face: a detection belongs to a track only when it overlaps the
 track's box by an IoU of at least :data:`~.track.MIN_IOU` and no other track's box more; and when
@@ -221,17 +221,23 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
             at(index).obs.pop(track.id, None)
         del tracks[track.id]
 
-    def lose(track: _Track) -> None:
-        """The face was not re-detected: keep it up to the last frame the detector finds it."""
-        keep = 0
-        for k in range(len(track.pending) - 1, -1, -1):
-            frame = at(track.pending[k])
+    def confirmed(track: _Track, indices: list) -> int:
+        """How many of ``indices`` (frames the track followed since a detection, in the order it
+        followed them) to keep: up to the farthest one where the detector still finds the face."""
+        for k in range(len(indices) - 1, -1, -1):
+            frame = at(indices[k])
             mine = frame.obs[track.id]
             if _claim(finder.around(frame.grey, mine.box), mine.box,
                       others(frame, track)) is not None:
-                keep = k + 1
-                grey, landmarks, index = frame.grey, mine.landmarks, frame.index
-                break
+                return k + 1
+        return 0
+
+    def lose(track: _Track) -> None:
+        """The face was not re-detected: keep it up to the last frame the detector finds it."""
+        keep = confirmed(track, track.pending)
+        if keep:
+            frame = at(track.pending[keep - 1])
+            grey, landmarks, index = frame.grey, frame.obs[track.id].landmarks, frame.index
         else:
             grey, landmarks, index = track.last
         if track.described is None or index - track.described >= redetect_every:
@@ -303,16 +309,31 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         next_id += 1
         tracks[track.id] = track
         observe(frame, track, landmarks, DETECTED, detection[4], track.box)
-        found = track.box
+        # back in time with the rules of follow(): landmarks fitted in the box of the frame
+        # after, a re-detection every redetect_every frames or where the fit degrades
+        found, since, followed = track.box, 0, []
         for index in range(frame.index - 1, max(searched, buffer[0].index - 1), -1):
             earlier = at(index)
+            since += 1
+            if since < redetect_every:
+                landmarks = fit_landmarks(earlier.grey, found)
+                box, residual = box_from_landmarks(landmarks)
+                if not _degraded(box, residual, found):
+                    observe(earlier, track, landmarks, TRACKED, np.nan, box)
+                    followed.append(index)
+                    found = box
+                    continue
             boxes = finder.around(earlier.grey, found)
-            match = _claim(boxes, found, [o.box for o in earlier.obs.values()])
+            match = _claim(boxes, found, others(earlier, track))
             if match is None:
                 break
             landmarks = fit_landmarks(earlier.grey, boxes[match])
             found = box_from_landmarks(landmarks)[0]
             observe(earlier, track, landmarks, DETECTED, boxes[match][4], found)
+            followed.clear()
+            since = 0
+        for index in followed[confirmed(track, followed):]:
+            at(index).obs.pop(track.id)
 
     def search(frame: _Frame, *, full: bool) -> None:
         """Look for new faces in ``frame`` (the whole search when ``full``, else the fast pass)."""

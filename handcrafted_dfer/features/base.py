@@ -9,6 +9,11 @@ from ._validation import as_volume
 
 __all__ = ["ClipFeatureExtractor"]
 
+#: Feature names already built, by extractor class, parameters and clip shape (a transform
+#: needs their number for every batch of windows, and a name list has some 10,000 entries).
+_NAMES: dict = {}
+_NAMES_KEPT = 32
+
 
 class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
     """Base of LBPTOP, HOG3D and OpticalFlowFeatures.
@@ -80,7 +85,15 @@ class ClipFeatureExtractor(TransformerMixin, BaseEstimator):
         ValueError
             If a parameter is invalid or the grid does not fit clips of that shape.
         """
-        return np.asarray(self._feature_names(tuple(volume_shape)), dtype=object)
+        shape = tuple(int(n) for n in volume_shape)
+        key = (type(self), repr(sorted(self.get_params().items())), shape)
+        names = _NAMES.get(key)
+        if names is None:
+            names = np.asarray(self._feature_names(shape), dtype=object)
+            if len(_NAMES) >= _NAMES_KEPT:
+                _NAMES.clear()
+            _NAMES[key] = names
+        return names.copy()
 
     def _describe(self, volume):  # pragma: no cover - abstract
         raise NotImplementedError
