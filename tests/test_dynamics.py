@@ -74,15 +74,16 @@ class TestKnownIntensity:
         return np.array(hits)
 
     def test_apex_within_two_frames(self, generated):
-        # The 90% target holds on the astronaut. On the synthetic Grace Hopper (glasses) dlib's
-        # first landmark fit differs from the tracked ones and re-detections jump, which moves
-        # the crop: on 180 other clips (experiments/dynamics_synthetic, seeds 5, 7, 8) the hit
-        # rate is 0.98 / 0.87 in feature space and 0.93 / 0.54 in landmark space (astronaut /
-        # Grace Hopper). This sample (seed 0): 0.96 / 0.75 and 0.88 / 0.58.
+        # The 90% target holds in feature space. In landmark space it holds on the astronaut
+        # only: on the synthetic Grace Hopper (glasses) dlib's fits jitter by about 0.03 IOD from
+        # frame to frame (0.014 on the astronaut), as much as anger, happiness and sadness move
+        # the inner face (0.02-0.03 IOD). On 180 other clips (experiments/dynamics_synthetic,
+        # seeds 5, 7, 8) the hit rate is 0.99 / 0.91 in feature space and 0.92 / 0.64 in landmark
+        # space (astronaut / Grace Hopper). This sample (seed 0): 0.92 / 0.92 and 0.92 / 0.50.
+        assert self._apex_hits(generated, "features").mean() >= 0.9
         assert self._apex_hits(generated, "features", "astronaut").mean() >= 0.9
-        assert self._apex_hits(generated, "landmarks", "astronaut").mean() >= 0.85
-        assert self._apex_hits(generated, "features").mean() >= 0.8
-        assert self._apex_hits(generated, "landmarks").mean() >= 0.6
+        assert self._apex_hits(generated, "landmarks", "astronaut").mean() >= 0.9
+        assert self._apex_hits(generated, "landmarks").mean() >= 0.65
 
     def test_sequences_that_start_neutral_are_recognised(self, generated):
         rules = [d.neutral_rule for _, d in generated]

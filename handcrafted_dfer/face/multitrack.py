@@ -3,7 +3,8 @@
 :func:`track_all_faces` is the several-face counterpart of :func:`.track.track_faces`, with the
 same costs per face: each track fits the 68 landmarks in a box predicted from its previous frame,
 and re-detects its face around that box every ``redetect_every`` frames (or at once when the fit
-degrades); the frames tracked in between are provisional until a re-detection confirms them, and
+degrades), keeping its landmarks continuous across re-detections as :mod:`.track` explains; the
+frames tracked in between are provisional until a re-detection confirms them, and
 when one does not, the face is followed back to the last frame where the detector still finds it.
 New faces are searched for on the whole frame every ``scan_every`` frames while faces are followed
 (with the small-face search where the frame needs it), and on every frame while none is; a face
@@ -41,7 +42,8 @@ import numpy as np
 from .detect import FaceFinder, box_iou
 from .identity import MATCH_DISTANCE, IdentityBank, face_descriptor
 from .landmarks import fit_landmarks
-from .track import DETECTED, INTERPOLATED, MIN_IOU, TRACKED, _degraded, box_from_landmarks
+from .track import (DETECTED, INTERPOLATED, MIN_IOU, TRACKED, _degraded, _fit_detected,
+                    box_from_landmarks)
 
 __all__ = ["SAME_FACE_IOU", "MultiFaceConfig", "FaceObservation", "FrameFaces", "track_all_faces",
            "fill_face_gaps"]
@@ -248,12 +250,10 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         """Follow a track into ``frame``; False when it is lost."""
         grey = frame.grey
         track.since_detection += 1
-        redetect = track.since_detection >= redetect_every
-        if not redetect:
-            landmarks = fit_landmarks(grey, track.box)
-            box, residual = box_from_landmarks(landmarks)
-            redetect = _degraded(box, residual, track.box)
-        if not redetect:
+        landmarks = fit_landmarks(grey, track.box)
+        box, residual = box_from_landmarks(landmarks)
+        degraded = _degraded(box, residual, track.box)
+        if not degraded and track.since_detection < redetect_every:
             observe(frame, track, landmarks, TRACKED, np.nan, box)
             track.pending.append(frame.index)
             track.box = box
@@ -264,8 +264,10 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         if match is None:
             lose(track)
             return False
-        landmarks = fit_landmarks(grey, boxes[match])
-        track.box = box_from_landmarks(landmarks)[0]
+        if degraded:  # start the fit afresh from the detection (see :mod:`.track`)
+            landmarks = _fit_detected(grey, boxes[match])
+            box = box_from_landmarks(landmarks)[0]
+        track.box = box
         observe(frame, track, landmarks, DETECTED, boxes[match][4], track.box)
         track.pending.clear()
         track.last = (grey, landmarks, frame.index)
@@ -295,7 +297,7 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         """A new face: identify it, and follow it back through the frames after ``searched``
         (the last frame searched before)."""
         nonlocal next_id
-        landmarks = fit_landmarks(frame.grey, detection)
+        landmarks = _fit_detected(frame.grey, detection)
         on_screen = {t.face for t in tracks.values()}
         described = None
         if bank.candidates(exclude=on_screen):
@@ -327,7 +329,7 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
             match = _claim(boxes, found, others(earlier, track))
             if match is None:
                 break
-            landmarks = fit_landmarks(earlier.grey, boxes[match])
+            landmarks = _fit_detected(earlier.grey, boxes[match])
             found = box_from_landmarks(landmarks)[0]
             observe(earlier, track, landmarks, DETECTED, boxes[match][4], found)
             followed.clear()
