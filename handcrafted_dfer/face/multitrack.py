@@ -317,20 +317,22 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         for index in range(frame.index - 1, max(searched, buffer[0].index - 1), -1):
             earlier = at(index)
             since += 1
-            if since < redetect_every:
-                landmarks = fit_landmarks(earlier.grey, found)
-                box, residual = box_from_landmarks(landmarks)
-                if not _degraded(box, residual, found):
-                    observe(earlier, track, landmarks, TRACKED, np.nan, box)
-                    followed.append(index)
-                    found = box
-                    continue
+            landmarks = fit_landmarks(earlier.grey, found)
+            box, residual = box_from_landmarks(landmarks)
+            degraded = _degraded(box, residual, found)
+            if not degraded and since < redetect_every:
+                observe(earlier, track, landmarks, TRACKED, np.nan, box)
+                followed.append(index)
+                found = box
+                continue
             boxes = finder.around(earlier.grey, found)
             match = _claim(boxes, found, others(earlier, track))
             if match is None:
                 break
-            landmarks = _fit_detected(earlier.grey, boxes[match])
-            found = box_from_landmarks(landmarks)[0]
+            if degraded:
+                landmarks = _fit_detected(earlier.grey, boxes[match])
+                box = box_from_landmarks(landmarks)[0]
+            found = box
             observe(earlier, track, landmarks, DETECTED, boxes[match][4], found)
             followed.clear()
             since = 0
