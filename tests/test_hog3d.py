@@ -239,3 +239,50 @@ class TestTransformer:
         est = HOG3D(polyhedron="dodecahedron", half=True, grid=(1, 2, 2))
         names = est.fit([np.zeros((4, 8, 8))]).get_feature_names_out()
         assert list(names[:7]) == [f"hog3d/r0c0/t0/o{b}" for b in range(6)] + ["hog3d/r0c1/t0/o0"]
+
+
+class TestMirror:
+    """``mirror=True`` takes the mirror image's histograms from the clip's own (cells reversed
+    along x, each bin with its partner's votes) where the cells are symmetric; the oracle is the
+    extractor without mirror on the flipped clip."""
+
+    @staticmethod
+    def oracle(volume, **params):
+        plain = HOG3D(**{**params, "mirror": False}).fit([volume])
+        flipped = np.ascontiguousarray(volume[:, :, ::-1])
+        return (plain.transform([volume]) + plain.transform([flipped])) / 2
+
+    @pytest.mark.parametrize("params", [
+        dict(),  # the defaults: icosahedron, 2 x 8 x 8 cells, L2
+        dict(half=True, normalize="l2-hys"),
+        dict(polyhedron="dodecahedron", sigma=1.0, grid=(1, 3, 3)),
+        dict(polyhedron="dodecahedron", half=True, normalize=None, grid=(2, 2, 5)),
+        dict(grid=(1, 2, 3), normalize="l1"),  # 40 columns in 3 cells: 13-14-13, symmetric
+        dict(grid=(1, 2, 4)),  # 25 columns in 4 cells: 0-6-12-19-25, not symmetric: described
+    ])
+    @pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+    def test_equals_describing_the_mirror_image(self, params, dtype):
+        from handcrafted_dfer.features._validation import block_edges, mirror_symmetric
+
+        rng = np.random.default_rng(5)
+        width = 25 if params.get("grid") == (1, 2, 4) else 40
+        volume = (rng.random((8, 36, width)) * 255).astype(dtype)
+        est = HOG3D(**params)
+        grid = est.get_params()["grid"]
+        assert mirror_symmetric(block_edges(width, grid[2]), width) == (width == 40)
+        expected = self.oracle(volume, **est.get_params())
+        np.testing.assert_allclose(est.fit([volume]).transform([volume]), expected,
+                                   rtol=1e-12, atol=1e-14)
+
+    def test_partners_are_the_mirrored_normals(self):
+        """Independent of the kernel: each partner's normal is the normal with x negated."""
+        from handcrafted_dfer.features.hog3d import _mirror_bins
+
+        for polyhedron, half in itertools.product(("icosahedron", "dodecahedron"), (False, True)):
+            normals = golden_normals(polyhedron, half=half)
+            partner = _mirror_bins(normals, half)
+            mirrored = normals * [1, 1, -1]
+            for k, j in enumerate(partner):
+                assert (np.allclose(normals[j], mirrored[k])
+                        or (half and np.allclose(normals[j], -mirrored[k])))
+            assert sorted(partner) == list(range(len(normals)))

@@ -118,6 +118,13 @@ def check_grid(grid, shape, *, names=("t", "y", "x")) -> tuple:
     return grid
 
 
+def mirror_symmetric(edges: np.ndarray, length: int) -> bool:
+    """Whether blocks (:func:`block_edges` of ``range(length)``) are placed symmetrically, so that
+    a mirror image's block ``k`` covers the mirror of block ``n - 1 - k``."""
+    edges = np.asarray(edges)
+    return bool(np.array_equal(edges, length - edges[::-1, ::-1]))
+
+
 def block_edges(length: int, n_blocks: int, overlap: float = 0.0) -> np.ndarray:
     """Start and stop indices of ``n_blocks`` blocks covering ``range(length)``.
 

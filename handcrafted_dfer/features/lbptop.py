@@ -10,7 +10,8 @@ import numba
 import numpy as np
 
 from ._kernels import lbp as _lbp
-from ._validation import block_edges, check_grid, check_volume, check_volume_shape
+from ._validation import (block_edges, check_grid, check_volume, check_volume_shape,
+                          mirror_symmetric)
 from .base import ClipFeatureExtractor
 
 __all__ = ["lbptop_histograms", "LBPTOP", "PLANES", "plane_bins"]
@@ -205,8 +206,7 @@ def _mirror_by_reflection(shape: tuple, P: tuple, radius: tuple, grid: tuple,
         if not (np.array_equal(rp[partner], rp) and np.array_equal(cp[partner], -cp)):
             return False
     margin, _, edges = _block_layout(shape, radius=radius, grid=grid, overlap=overlap)
-    centres = shape[2] - 2 * margin[2]
-    return bool(np.array_equal(edges[2], centres - edges[2][::-1, ::-1]))
+    return mirror_symmetric(edges[2], shape[2] - 2 * margin[2])
 
 
 def _reflect(histograms: np.ndarray, P: tuple, mapping: str) -> np.ndarray:

@@ -49,7 +49,7 @@ from ..errors import VideoReadError
 __all__ = ["STORE_VERSION", "FeatureStore", "StoredClip", "StoredClips", "source_identity"]
 
 #: Bumped whenever the meaning of a cached entry changes; old entries are then never read.
-STORE_VERSION = 3  # 3: LBP-TOP mirror by reflection; several-face follow-back as tracking
+STORE_VERSION = 3  # 3: mirror by reflection (LBP-TOP, 3D-HOG); several-face follow-back
 
 _log = logging.getLogger(__name__)
 
