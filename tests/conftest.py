@@ -94,3 +94,11 @@ def manifest_rows(dataset, labels, subjects=None) -> list:
     ``subjects``), for :func:`write_manifest`."""
     return [(c.path, c.label, c.subject) for c in dataset.clips
             if c.label in labels and (subjects is None or c.subject in subjects)]
+
+
+def mirror_oracle(extractor, volume) -> np.ndarray:
+    """The row ``mirror=True`` must give, by its definition: the mean of the rows of the clip and
+    of its left-right flipped copy, from a copy of ``extractor`` without mirror."""
+    plain = type(extractor)(**{**extractor.get_params(), "mirror": False}).fit([volume])
+    flipped = np.ascontiguousarray(volume[:, :, ::-1])
+    return (plain.transform([volume]) + plain.transform([flipped])) / 2

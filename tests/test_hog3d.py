@@ -12,6 +12,7 @@ from scipy.ndimage import gaussian_filter
 from sklearn.base import clone
 
 from handcrafted_dfer.clip import AlignedClip
+from conftest import mirror_oracle
 from handcrafted_dfer.features import HOG3D, hog3d_histograms
 
 PHI = (1 + 5 ** 0.5) / 2
@@ -246,12 +247,6 @@ class TestMirror:
     along x, each bin with its partner's votes) where the cells are symmetric; the oracle is the
     extractor without mirror on the flipped clip."""
 
-    @staticmethod
-    def oracle(volume, **params):
-        plain = HOG3D(**{**params, "mirror": False}).fit([volume])
-        flipped = np.ascontiguousarray(volume[:, :, ::-1])
-        return (plain.transform([volume]) + plain.transform([flipped])) / 2
-
     @pytest.mark.parametrize("params", [
         dict(),  # the defaults: icosahedron, 2 x 8 x 8 cells, L2
         dict(half=True, normalize="l2-hys"),
@@ -270,7 +265,7 @@ class TestMirror:
         est = HOG3D(**params)
         grid = est.get_params()["grid"]
         assert mirror_symmetric(block_edges(width, grid[2]), width) == (width == 40)
-        expected = self.oracle(volume, **est.get_params())
+        expected = mirror_oracle(est, volume)
         np.testing.assert_allclose(est.fit([volume]).transform([volume]), expected,
                                    rtol=1e-12, atol=1e-14)
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from skimage.feature import local_binary_pattern
 from sklearn.base import clone
 
+from conftest import mirror_oracle
 from handcrafted_dfer.clip import AlignedClip
 from handcrafted_dfer.features import LBPTOP, lbptop_histograms, make_extractor
 from handcrafted_dfer.features._validation import block_edges
@@ -315,12 +316,6 @@ class TestMirror:
     where that is exact up to ties; the oracle is the extractor without mirror on the flipped
     clip."""
 
-    @staticmethod
-    def oracle(volume, **params):
-        plain = LBPTOP(**{**params, "mirror": False}).fit([volume])
-        flipped = np.ascontiguousarray(volume[:, :, ::-1])
-        return (plain.transform([volume]) + plain.transform([flipped])) / 2
-
     @pytest.mark.parametrize("params, reflected", [
         (dict(), True),  # the defaults: P 8, radius (1, 4, 4), 8 x 8 blocks
         (dict(P=(8, 6, 4), radius=(1, 2, 3), grid=(2, 3, 3), mapping="uniform"), True),
@@ -342,7 +337,7 @@ class TestMirror:
                                      _check_radius(full["radius"]), tuple(full["grid"]),
                                      float(full["overlap"])) is reflected
         got = est.fit([volume]).transform([volume])
-        np.testing.assert_allclose(got, self.oracle(volume, **full), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(got, mirror_oracle(est, volume), rtol=0, atol=1e-15)
 
     def test_reflected_bins_match_scikit_image_on_a_flipped_image(self):
         """Independent of the code: the LBP histogram of a flipped image (scikit-image) is the
@@ -371,5 +366,5 @@ class TestMirror:
         got = LBPTOP().fit([volume]).transform([volume])
         blocks = 8 * 8 * 3  # each block's plane histogram sums to 1
         # each row is the mean of two histograms: |difference| summed is the fraction moved
-        moved = np.abs(got - self.oracle(volume, **LBPTOP().get_params())).sum() / blocks
+        moved = np.abs(got - mirror_oracle(LBPTOP(), volume)).sum() / blocks
         assert moved < 1e-3
