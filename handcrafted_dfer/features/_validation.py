@@ -119,8 +119,8 @@ def check_grid(grid, shape, *, names=("t", "y", "x")) -> tuple:
 
 
 def mirror_symmetric(edges: np.ndarray, length: int) -> bool:
-    """Whether blocks (:func:`block_edges` of ``range(length)``) are placed symmetrically, so that
-    a mirror image's block ``k`` covers the mirror of block ``n - 1 - k``."""
+    """Whether ``n`` blocks (:func:`block_edges` of ``range(length)``) are placed symmetrically,
+    so that in a mirror image block ``k`` covers what block ``n - 1 - k`` covered."""
     edges = np.asarray(edges)
     return bool(np.array_equal(edges, length - edges[::-1, ::-1]))
 
