@@ -368,3 +368,17 @@ class TestMirror:
         # each row is the mean of two histograms: |difference| summed is the fraction moved
         moved = np.abs(got - mirror_oracle(LBPTOP(), volume)).sum() / blocks
         assert moved < 1e-3
+
+
+def test_feature_names_follow_the_parameters_and_the_clip_shape():
+    """Names are built once per class, parameters and shape: a changed parameter or shape gets
+    its own names, and a caller changing the returned array changes nothing that follows."""
+    est = LBPTOP(grid=(1, 2, 2), radius=(1, 1, 1))
+    four = est.feature_names_for((5, 12, 12))
+    assert len(four) == 4 * 3 * 59
+    four[0] = "changed"
+    assert est.feature_names_for((5, 12, 12))[0] == "lbptop/xy/r0c0/t0/b00"
+    assert len(est.set_params(grid=(1, 3, 3)).feature_names_for((5, 12, 12))) == 9 * 3 * 59
+    assert len(est.set_params(P=4, mapping="uniform").feature_names_for((5, 12, 12))) == 9 * 3 * 6
+    with pytest.raises(ValueError, match="grid"):
+        est.set_params(grid=(1, 30, 30)).feature_names_for((5, 12, 12))

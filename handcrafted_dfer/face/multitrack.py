@@ -246,34 +246,45 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
             describe(track, grey, landmarks, index)  # a view to know the face by when it is back
         drop(track, keep)
 
+    def step(track: _Track, frame: _Frame, box: np.ndarray, since: int):
+        """Follow ``track``'s face from ``box`` (its box in the neighbouring frame) into
+        ``frame``, ``since`` frames after its last detection: the landmarks fitted in ``box``,
+        and a re-detection every ``redetect_every`` frames or where the fit degrades, which keeps
+        that fit unless it degraded (see :mod:`.track`). Returns ``(landmarks, box, status,
+        score)``, or None when the re-detection does not find the face."""
+        landmarks = fit_landmarks(frame.grey, box)
+        fitted, residual = box_from_landmarks(landmarks)
+        degraded = _degraded(fitted, residual, box)
+        if not degraded and since < redetect_every:
+            return landmarks, fitted, TRACKED, np.nan
+        boxes = finder.around(frame.grey, box)
+        match = _claim(boxes, box, others(frame, track))
+        if match is None:
+            return None
+        if degraded:  # start the fit afresh from the detection
+            landmarks = _fit_detected(frame.grey, boxes[match])
+            fitted = box_from_landmarks(landmarks)[0]
+        return landmarks, fitted, DETECTED, boxes[match][4]
+
     def follow(track: _Track, frame: _Frame) -> bool:
         """Follow a track into ``frame``; False when it is lost."""
-        grey = frame.grey
         track.since_detection += 1
-        landmarks = fit_landmarks(grey, track.box)
-        box, residual = box_from_landmarks(landmarks)
-        degraded = _degraded(box, residual, track.box)
-        if not degraded and track.since_detection < redetect_every:
-            observe(frame, track, landmarks, TRACKED, np.nan, box)
-            track.pending.append(frame.index)
-            track.box = box
-            return True
-        boxes = finder.around(grey, track.box)
-        match = _claim(boxes, track.box, others(frame, track))
-        track.since_detection = 0
-        if match is None:
+        found = step(track, frame, track.box, track.since_detection)
+        if found is None:
+            track.since_detection = 0
             lose(track)
             return False
-        if degraded:  # start the fit afresh from the detection (see :mod:`.track`)
-            landmarks = _fit_detected(grey, boxes[match])
-            box = box_from_landmarks(landmarks)[0]
-        track.box = box
-        observe(frame, track, landmarks, DETECTED, boxes[match][4], track.box)
+        landmarks, track.box, status, score = found
+        observe(frame, track, landmarks, status, score, track.box)
+        if status == TRACKED:
+            track.pending.append(frame.index)
+            return True
+        track.since_detection = 0
         track.pending.clear()
-        track.last = (grey, landmarks, frame.index)
+        track.last = (frame.grey, landmarks, frame.index)
         since = track.started if track.described is None else track.described
         if frame.index - since >= config.describe_every:
-            describe(track, grey, landmarks, frame.index)
+            describe(track, frame.grey, landmarks, frame.index)
         return True
 
     def one_face_each(frame: _Frame) -> None:
@@ -311,31 +322,21 @@ def track_all_faces(frames: Iterable[np.ndarray], *, finder: FaceFinder = FaceFi
         next_id += 1
         tracks[track.id] = track
         observe(frame, track, landmarks, DETECTED, detection[4], track.box)
-        # back in time with the rules of follow(): landmarks fitted in the box of the frame
-        # after, a re-detection every redetect_every frames or where the fit degrades
+        # back in time with the rules of follow(), from the box of the frame after
         found, since, followed = track.box, 0, []
         for index in range(frame.index - 1, max(searched, buffer[0].index - 1), -1):
             earlier = at(index)
             since += 1
-            landmarks = fit_landmarks(earlier.grey, found)
-            box, residual = box_from_landmarks(landmarks)
-            degraded = _degraded(box, residual, found)
-            if not degraded and since < redetect_every:
-                observe(earlier, track, landmarks, TRACKED, np.nan, box)
-                followed.append(index)
-                found = box
-                continue
-            boxes = finder.around(earlier.grey, found)
-            match = _claim(boxes, found, others(earlier, track))
-            if match is None:
+            stepped = step(track, earlier, found, since)
+            if stepped is None:
                 break
-            if degraded:
-                landmarks = _fit_detected(earlier.grey, boxes[match])
-                box = box_from_landmarks(landmarks)[0]
-            found = box
-            observe(earlier, track, landmarks, DETECTED, boxes[match][4], found)
-            followed.clear()
-            since = 0
+            landmarks, found, status, score = stepped
+            observe(earlier, track, landmarks, status, score, found)
+            if status == TRACKED:
+                followed.append(index)
+            else:
+                followed.clear()
+                since = 0
         for index in followed[confirmed(track, followed):]:
             at(index).obs.pop(track.id)
 
